@@ -1,0 +1,114 @@
+"""The build: content -> model -> tables -> files -> package -> validation -> views, then swap.
+
+Everything is written into a temporary folder beside the target and swapped
+in only after validation, so a failed build leaves the previous output as it was.
+"""
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .content import read_content
+from .errors import ERROR, WARNING, ContentError, Diagnostic, PackageInvalid, PledgepackError
+from .model import Content
+from .package import DESCRIPTOR, build_descriptor, created_timestamp, write_descriptor
+from .schema import PackageSchema
+from .tables import build_tables
+from .validate import Report, validate_package
+from .views import write_database, write_views_sql
+from .writers import write_tables
+
+Progress = Callable[[str, int, int], None]
+
+
+@dataclass
+class BuildResult:
+    out: Path
+    counts: dict[str, int]
+    diagnostics: list[Diagnostic]
+    report: Report
+    timings: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def warnings(self) -> list[Diagnostic]:
+        return [d for d in self.diagnostics if d.severity == WARNING]
+
+
+def default_jobs() -> int:
+    return max(1, min(2, os.cpu_count() or 1))
+
+
+def _check_target(out: Path) -> None:
+    """Refuse to replace a folder that is not an earlier build: it may hold someone's files."""
+    if out.exists() and (not out.is_dir() or (any(out.iterdir())
+                                              and not (out / DESCRIPTOR).is_file())):
+        raise PledgepackError(
+            f"{out}: exists and is not a pledgepack build (no {DESCRIPTOR}); refusing to "
+            "replace it. Choose another --out, or remove it yourself.")
+
+
+def _swap(tmp: Path, out: Path) -> None:
+    if out.exists():
+        old = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}.old-"))
+        os.rename(out, old / out.name)
+        os.rename(tmp, out)
+        shutil.rmtree(old)
+    else:
+        os.rename(tmp, out)
+
+
+def build(content: Path | str = "content", out: Path | str = "dist", *,
+          descriptor: Path | str | None = None, include_unpublished: bool = False,
+          strict: bool = False, document_id: str | None = None,
+          document_title: str | None = None, jobs: int | None = None,
+          progress: Progress | None = None) -> BuildResult:
+    """Build the package from `content` into `out`. Raises ContentError, PackageInvalid or
+    PledgepackError; in every such case `out` is left as it was."""
+    content, out = Path(content), Path(out)
+    jobs = jobs or default_jobs()
+    timings: dict[str, float] = {}
+
+    def timed(phase: str, fn, *args, **kwargs):
+        started = time.perf_counter()
+        result = fn(*args, **kwargs)
+        timings[phase] = timings.get(phase, 0.0) + time.perf_counter() - started
+        if progress:
+            progress(phase, 1, 1)
+        return result
+
+    schema = PackageSchema.load(descriptor)
+    _check_target(out)
+    model: Content = timed("parse", read_content, content, schema,
+                           include_unpublished=include_unpublished, document_id=document_id,
+                           document_title=document_title, jobs=jobs, progress=progress)
+    diagnostics = list(model.diagnostics)
+    if strict and diagnostics:
+        raise ContentError([Diagnostic(d.path, d.line, ERROR, d.message, d.hint, d.col)
+                            for d in diagnostics])
+    tables = timed("tables", build_tables, schema, model)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}.tmp-"))
+    try:
+        os.chmod(tmp, 0o755)
+        paths = timed("write", write_tables, tables, tmp)
+        package = build_descriptor(schema, paths, tmp, model, created_timestamp(content))
+        timed("write", write_descriptor, package, tmp)
+        report = timed("validate", validate_package, tmp, jobs=jobs)
+        if not report.valid:
+            raise PackageInvalid(report)
+        parquet = {name: p["parquet"] for name, p in paths.items()}
+        timed("duckdb", write_views_sql, schema, tmp)
+        timed("duckdb", write_database, schema, tmp, parquet)
+        _swap(tmp, out)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    report.folder = str(out)
+    counts = {name: table.num_rows for name, table in tables.items()}
+    return BuildResult(out=out, counts=counts, diagnostics=diagnostics, report=report,
+                       timings=timings)

@@ -1,0 +1,161 @@
+"""Command line: parse options, call the library, turn its errors into messages and exit codes.
+
+Heavy libraries (pyarrow, duckdb, frictionless) are imported inside the
+commands that need them, so that `pledgepack --help` answers at once.
+"""
+from __future__ import annotations
+
+import functools
+import json
+import os
+import sys
+from pathlib import Path
+
+import click
+
+from .errors import ERROR, ContentError, PackageInvalid, PledgepackError
+
+
+def _interactive() -> bool:
+    return sys.stderr.isatty() and not os.environ.get("CI")
+
+
+class _Progress:
+    """A one-line progress display on a terminal; silent in CI and in pipes."""
+
+    def __init__(self):
+        self.enabled = _interactive()
+        self.shown = False
+
+    def __call__(self, phase: str, done: int, total: int) -> None:
+        if not self.enabled:
+            return
+        if total > 1:
+            text = f"{phase}: {done}/{total}"
+        else:
+            text = f"{phase}: done"
+        click.echo(f"\r\x1b[K{text}", nl=False, err=True)
+        self.shown = True
+
+    def clear(self) -> None:
+        if self.shown:
+            click.echo("\r\x1b[K", nl=False, err=True)
+
+
+def _print_diagnostics(diagnostics) -> None:
+    for diagnostic in diagnostics:
+        click.echo(diagnostic.format(), err=True)
+
+
+def content_options(fn):
+    """Options shared by the commands that read a content folder."""
+    @click.option("--content", "content", type=click.Path(path_type=Path), default="content",
+                  show_default=True, help="Folder of documents, or a bare folder of chapters.")
+    @click.option("--include-unpublished", is_flag=True,
+                  help="Also publish chapters marked 'published: false'.")
+    @click.option("--strict", is_flag=True, help="Treat warnings as errors.")
+    @click.option("--document-id", default=None,
+                  help="Id of the document when --content is a bare folder of chapters.")
+    @click.option("--document-title", default=None,
+                  help="Title of the document when --content has no document.yaml.")
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        return fn(*args, **kwargs)
+
+    return wrapper
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="pledgepack")
+def cli():
+    """Publish a pledge tracker's Markdown chapters as a validated open-data package.
+
+    The package holds CSV and Parquet tables (documents, sections, statements,
+    reports, status history, statuses), a Frictionless Data Package descriptor,
+    and DuckDB views for analysts.
+    """
+
+
+@cli.command()
+@content_options
+@click.option("--out", type=click.Path(path_type=Path), default="dist", show_default=True,
+              help="Output folder; replaced only after the new package validates.")
+@click.option("--descriptor", type=click.Path(path_type=Path, exists=True, dir_okay=False),
+              default=None, help="Package metadata and table schemas [default: the shipped "
+                                 "datapackage.json].")
+@click.option("--jobs", type=click.IntRange(1, 64), default=None,
+              help="Worker processes for parsing and validation [default: up to 2].")
+def build(content, out, descriptor, include_unpublished, strict, document_id, document_title,
+          jobs):
+    """Build the data package from the content folder into --out."""
+    from .build import build as run_build
+
+    progress = _Progress()
+    try:
+        result = run_build(content, out, descriptor=descriptor,
+                           include_unpublished=include_unpublished, strict=strict,
+                           document_id=document_id, document_title=document_title, jobs=jobs,
+                           progress=progress)
+    except ContentError as exc:
+        progress.clear()
+        _print_diagnostics(exc.diagnostics)
+        errors = sum(d.severity == ERROR for d in exc.diagnostics)
+        raise click.ClickException(
+            f"build failed: {errors} error(s), {len(exc.diagnostics) - errors} warning(s); "
+            f"{out} left unchanged") from None
+    except PackageInvalid as exc:
+        progress.clear()
+        click.echo(exc.report.format(), err=True)
+        raise click.ClickException(f"build failed: the new package is invalid; {out} left "
+                                   "unchanged") from None
+    except PledgepackError as exc:
+        progress.clear()
+        raise click.ClickException(str(exc)) from None
+    progress.clear()
+    _print_diagnostics(result.diagnostics)
+    counts = result.counts
+    click.echo(f"built {result.out}: {counts['documents']} documents, {counts['sections']} "
+               f"sections, {counts['statements']} statements, {counts['reports']} reports "
+               f"({len(result.warnings)} warning(s)); package valid")
+
+
+@cli.command()
+@click.argument("folder", type=click.Path(path_type=Path), default="dist")
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+@click.option("--jobs", type=click.IntRange(1, 64), default=2, show_default=True,
+              help="Worker processes for the frictionless CSV checks.")
+def validate(folder, as_json, jobs):
+    """Validate a built package (default: dist): descriptor, files, CSV and Parquet.
+
+    Exit code 1 when the package is invalid.
+    """
+    from .validate import validate_package
+
+    report = validate_package(folder, jobs=jobs)
+    if as_json:
+        click.echo(json.dumps(report.to_dict(), indent=2, ensure_ascii=False))
+    else:
+        click.echo(report.format())
+    sys.exit(0 if report.valid else 1)
+
+
+@cli.command()
+@click.argument("sql")
+@click.option("--db", type=click.Path(path_type=Path, dir_okay=False), default=None,
+              help="Database file [default: the .duckdb file in dist/].")
+@click.option("--format", "fmt", type=click.Choice(["table", "csv", "json"]), default="table",
+              show_default=True, help="Output format.")
+def query(sql, db, fmt):
+    """Run SQL against the package's DuckDB views and print the result."""
+    from .query import QueryError, find_database, render, run_query
+
+    try:
+        db = db or find_database(Path("dist"))
+        columns, rows = run_query(db, sql)
+    except (QueryError, PledgepackError) as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(render(columns, rows, fmt), nl=False)
+
+
+def main() -> None:
+    cli(prog_name="pledgepack")

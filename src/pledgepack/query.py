@@ -1,0 +1,85 @@
+"""Run SQL against a package's .duckdb file and render the result as a table, CSV or JSON."""
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import decimal
+import io
+import json
+from pathlib import Path
+
+from .errors import PledgepackError
+
+
+class QueryError(PledgepackError):
+    pass
+
+
+def find_database(folder: Path) -> Path:
+    found = sorted(folder.glob("*.duckdb"))
+    if len(found) != 1:
+        raise QueryError(f"expected one .duckdb file in {folder}, found {len(found)}: run "
+                         "'pledgepack build' first, or pass --db")
+    return found[0]
+
+
+def run_query(db: Path, sql: str) -> tuple[list[str], list[tuple]]:
+    import duckdb
+
+    if not db.is_file():
+        raise QueryError(f"{db}: no such database file")
+    try:
+        con = duckdb.connect(str(db), read_only=True)
+    except duckdb.Error as exc:
+        raise QueryError(f"{db}: cannot open: {exc}") from None
+    try:
+        cursor = con.execute(sql)
+        if cursor.description is None:
+            return [], []
+        return [d[0] for d in cursor.description], cursor.fetchall()
+    except duckdb.Error as exc:
+        raise QueryError(f"query failed: {exc}") from None
+    finally:
+        con.close()
+
+
+def _plain(value):
+    if isinstance(value, (dt.date, dt.datetime, dt.time)):
+        return value.isoformat()
+    if isinstance(value, decimal.Decimal):
+        return float(value)
+    if isinstance(value, dt.timedelta):
+        return str(value)
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    return value
+
+
+def _cell(value) -> str:
+    if value is None:
+        return "NULL"
+    if isinstance(value, list):
+        return "[" + ", ".join(_cell(v) for v in value) + "]"
+    return str(_plain(value))
+
+
+def render(columns: list[str], rows: list[tuple], fmt: str) -> str:
+    if fmt == "json":
+        records = [{c: _plain(v) for c, v in zip(columns, row)} for row in rows]
+        return json.dumps(records, indent=2, ensure_ascii=False) + "\n"
+    if fmt == "csv":
+        buffer = io.StringIO()
+        writer = csv.writer(buffer, lineterminator="\n")
+        writer.writerow(columns)
+        for row in rows:
+            writer.writerow(["" if v is None else
+                             ";".join(map(str, v)) if isinstance(v, list) else _plain(v)
+                             for v in row])
+        return buffer.getvalue()
+    cells = [[_cell(v).replace("\n", " ") for v in row] for row in rows]
+    widths = [max([len(c)] + [len(r[i]) for r in cells]) for i, c in enumerate(columns)]
+    lines = [" | ".join(c.ljust(w) for c, w in zip(columns, widths)),
+             "-+-".join("-" * w for w in widths)]
+    lines += [" | ".join(v.ljust(w) for v, w in zip(row, widths)) for row in cells]
+    lines.append(f"({len(rows)} row{'s' if len(rows) != 1 else ''})")
+    return "\n".join(lines) + "\n"

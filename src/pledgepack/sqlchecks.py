@@ -1,0 +1,117 @@
+"""Check Parquet resources against their Table Schema with DuckDB SQL derived from it.
+
+frictionless-py reads Parquet slowly and mistypes null integers, so the Parquet
+side of the package is checked here: column types, required, enum, pattern,
+minimum/maximum, unique, primary key, row order and foreign keys.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+from .schema import DUCKDB_TYPES
+
+EXAMPLES = 3
+
+
+def quote_ident(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def quote_literal(value) -> str:
+    return "'" + str(value).replace("'", "''") + "'"
+
+
+def _source(path: Path) -> str:
+    return f"read_parquet({quote_literal(path.as_posix())}, file_row_number = true)"
+
+
+def _key_expr(fields: list[str]) -> str:
+    if len(fields) == 1:
+        return quote_ident(fields[0])
+    return "row(" + ", ".join(quote_ident(f) for f in fields) + ")"
+
+
+def _field_conditions(field: dict) -> list[tuple[str, str]]:
+    """(check name, SQL condition that is true for a bad row) for one field's constraints."""
+    col = quote_ident(field["name"])
+    constraints = field.get("constraints", {})
+    conditions = []
+    if constraints.get("required"):
+        conditions.append(("required", f"{col} IS NULL"))
+    if "enum" in constraints and field["type"] != "list":
+        values = ", ".join(quote_literal(v) for v in constraints["enum"])
+        conditions.append(("enum", f"{col} IS NOT NULL AND {col}::VARCHAR NOT IN ({values})"))
+    if "pattern" in constraints:
+        conditions.append(("pattern", f"{col} IS NOT NULL AND NOT regexp_full_match({col}, "
+                                      f"{quote_literal(constraints['pattern'])})"))
+    if "minimum" in constraints:
+        conditions.append(("minimum", f"{col} < {constraints['minimum']}"))
+    if "maximum" in constraints:
+        conditions.append(("maximum", f"{col} > {constraints['maximum']}"))
+    if field["type"] == "list":
+        delimiter = quote_literal(field.get("delimiter", ","))
+        conditions.append(("list-item", f"len({col}) > list_aggregate({col}, 'count') "
+                                        f"OR list_contains({col}, '') "
+                                        f"OR contains(array_to_string({col}, ' '), {delimiter})"))
+    return conditions
+
+
+def check_parquet(con, name: str, path: Path, schema: dict,
+                  parquet_paths: dict[str, Path]) -> list[dict]:
+    """Every problem of one Parquet file, as dicts (check, field, message)."""
+    problems = []
+    described = con.execute(f"DESCRIBE SELECT * EXCLUDE (file_row_number) FROM {_source(path)}").fetchall()
+    actual = [(row[0], row[1]) for row in described]
+    expected = [(f["name"], DUCKDB_TYPES[f["type"]]) for f in schema["fields"]]
+    if actual != expected:
+        problems.append({"check": "type", "field": None,
+                         "message": f"columns and types are {actual}, the schema says {expected}"})
+        return problems
+    source = _source(path)
+    checks = []
+    for field in schema["fields"]:
+        for check, condition in _field_conditions(field):
+            checks.append((check, field["name"], condition))
+        if field.get("constraints", {}).get("unique"):
+            col = quote_ident(field["name"])
+            checks.append(("unique", field["name"],
+                           f"{col} IN (SELECT {col} FROM {source} GROUP BY 1 HAVING count(*) > 1)"))
+    key = schema.get("primaryKey", [])
+    key = [key] if isinstance(key, str) else key
+    if key:
+        expr = _key_expr(key)
+        checks.append(("primary-key", ",".join(key),
+                       f"{expr} IN (SELECT {expr} FROM {source} GROUP BY ALL HAVING count(*) > 1) "
+                       f"OR {' OR '.join(quote_ident(k) + ' IS NULL' for k in key)}"))
+        checks.append(("row-order", ",".join(key), f"__previous >= {expr}"))
+    for fk in schema.get("foreignKeys", []):
+        ref = fk["reference"]
+        parent = parquet_paths.get(ref["resource"])
+        if parent is None:
+            problems.append({"check": "foreign-key", "field": ",".join(fk["fields"]),
+                             "message": f"referenced resource {ref['resource']!r} not found"})
+            continue
+        child_cols = [quote_ident(f) for f in fk["fields"]]
+        parent_cols = [quote_ident(f) for f in ref["fields"]]
+        match = " AND ".join(f"p.{p} = {c}" for p, c in zip(parent_cols, child_cols))
+        not_null = " AND ".join(f"{c} IS NOT NULL" for c in child_cols)
+        checks.append(("foreign-key", ",".join(fk["fields"]),
+                       f"{not_null} AND NOT EXISTS (SELECT 1 FROM read_parquet("
+                       f"{quote_literal(parent.as_posix())}) p WHERE {match})"))
+    if not checks:
+        return problems
+    previous = f"lag({_key_expr(key)}) OVER (ORDER BY file_row_number)" if key else "NULL"
+    base = f"(SELECT *, {previous} AS __previous FROM {source})"
+    counts = con.execute("SELECT " + ", ".join(
+        f"count(*) FILTER (WHERE {cond})" for _, _, cond in checks) + f" FROM {base}").fetchone()
+    for (check, field, condition), count in zip(checks, counts):
+        if not count:
+            continue
+        shown = field.split(",")
+        cols = ", ".join(quote_ident(f) for f in shown)
+        rows = con.execute(f"SELECT file_row_number + 1, {cols} FROM {base} WHERE {condition} "
+                           f"ORDER BY file_row_number LIMIT {EXAMPLES}").fetchall()
+        examples = "; ".join(f"row {r[0]}: {', '.join(repr(v) for v in r[1:])}" for r in rows)
+        problems.append({"check": check, "field": field,
+                         "message": f"{count} row(s) fail the {check} check on {field} ({examples})"})
+    return problems

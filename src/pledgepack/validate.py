@@ -1,0 +1,216 @@
+"""Validate a built package: one report with every problem.
+
+- the descriptor, with frictionless (Data Package v2 profile);
+- every file's bytes and sha256 hash;
+- the CSV resources, with frictionless (types, constraints, keys);
+- the Parquet resources, with DuckDB SQL derived from the same schema;
+- CSV and Parquet of each table equal row for row.
+"""
+from __future__ import annotations
+
+import json
+import time
+from concurrent.futures import Future, ProcessPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .package import DESCRIPTOR, sha256
+
+# Below this many CSV bytes, worker processes cost more than they save.
+PARALLEL_MIN_BYTES = 4 << 20
+LIMIT_ERRORS = 100
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    check: str
+    resource: str | None
+    message: str
+    row: int | None = None
+    field: str | None = None
+
+    def format(self) -> str:
+        place = self.resource or DESCRIPTOR
+        if self.row is not None:
+            place += f", row {self.row}"
+        if self.field:
+            place += f", field {self.field}"
+        return f"{place}: {self.check}: {self.message}"
+
+    def to_dict(self) -> dict:
+        return {"check": self.check, "resource": self.resource, "row": self.row,
+                "field": self.field, "message": self.message}
+
+
+@dataclass
+class Report:
+    folder: str
+    problems: list[Problem] = field(default_factory=list)
+    resources: dict[str, dict] = field(default_factory=dict)
+    seconds: float = 0.0
+
+    @property
+    def valid(self) -> bool:
+        return not self.problems
+
+    def to_dict(self) -> dict:
+        return {"valid": self.valid, "folder": self.folder, "seconds": round(self.seconds, 3),
+                "resources": self.resources, "problems": [p.to_dict() for p in self.problems]}
+
+    def format(self) -> str:
+        lines = [p.format() for p in self.problems]
+        tables = sum(1 for r in self.resources.values() if r.get("format") == "csv")
+        rows = sum(r.get("rows") or 0 for r in self.resources.values() if r.get("format") == "csv")
+        status = "valid" if self.valid else f"INVALID: {len(self.problems)} problem(s)"
+        lines.append(f"{self.folder}: {status} ({len(self.resources)} resources, "
+                     f"{tables} tables, {rows} rows)")
+        return "\n".join(lines)
+
+
+def _frictionless_csv(descriptor: dict, basepath: str) -> list[dict]:
+    """Validate one CSV resource with frictionless; foreign keys are checked with DuckDB."""
+    from frictionless import Resource
+
+    descriptor = json.loads(json.dumps(descriptor))
+    descriptor["schema"].pop("foreignKeys", None)
+    report = Resource.from_descriptor(descriptor, basepath=basepath).validate(
+        limit_errors=LIMIT_ERRORS)
+    errors = [e for task in report.tasks for e in task.errors] + list(report.errors)
+    out = [{"check": e.type, "message": e.message, "row": getattr(e, "row_number", None),
+            "field": getattr(e, "field_name", None)} for e in errors]
+    task = report.tasks[0] if report.tasks else None
+    rows = task.stats.get("rows") if task else None
+    return [{"rows": rows}] + out
+
+
+def validate_package(folder: Path | str, *, jobs: int = 2) -> Report:
+    started = time.perf_counter()
+    folder = Path(folder)
+    report = Report(folder=str(folder))
+    problem = report.problems.append
+    path = folder / DESCRIPTOR
+    try:
+        descriptor = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        problem(Problem("descriptor", None, f"{path} not found: is this a built package?"))
+        return report
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        problem(Problem("descriptor", None, f"{path} is not valid JSON: {exc}"))
+        return report
+    from frictionless import Package
+
+    for error in Package.validate_descriptor(descriptor, basepath=str(folder)).flatten(
+            ["type", "message"]):
+        problem(Problem(error[0], None, error[1]))
+    if descriptor.get("$schema") != "https://datapackage.org/profiles/2.0/datapackage.json":
+        problem(Problem("descriptor", None, "not declared as Data Package v2 ($schema)"))
+    resources = [r for r in descriptor.get("resources", []) if isinstance(r, dict)]
+    files = _check_files(folder, resources, report)
+    csv_resources = [r for r in resources if r.get("format") == "csv" and r["name"] in files]
+    parquet = {r["name"]: files[r["name"]] for r in resources
+               if r.get("format") == "parquet" and r["name"] in files}
+    csv_bytes = sum(files[r["name"]].stat().st_size for r in csv_resources)
+    pool = None
+    if jobs > 1 and csv_bytes >= PARALLEL_MIN_BYTES:
+        import multiprocessing
+
+        context = multiprocessing.get_context("forkserver")
+        context.set_forkserver_preload(["frictionless"])
+        pool = ProcessPoolExecutor(max_workers=jobs, mp_context=context)
+    try:
+        pending: dict[str, Future | list] = {}
+        for resource in sorted(csv_resources, key=lambda r: -files[r["name"]].stat().st_size):
+            if pool:
+                pending[resource["name"]] = pool.submit(_frictionless_csv, resource, str(folder))
+        _check_parquet(resources, parquet, report)
+        _compare_csv_parquet(resources, files, report)
+        for resource in csv_resources:
+            name = resource["name"]
+            result = (pending[name].result() if name in pending
+                      else _frictionless_csv(resource, str(folder)))
+            report.resources[name]["rows"] = result[0]["rows"]
+            for item in result[1:]:
+                problem(Problem(item["check"], name, item["message"], item["row"], item["field"]))
+    finally:
+        if pool:
+            pool.shutdown()
+    report.seconds = time.perf_counter() - started
+    return report
+
+
+def _check_files(folder: Path, resources: list[dict], report: Report) -> dict[str, Path]:
+    """Existence, place, bytes and hash of every resource's file."""
+    files = {}
+    real = folder.resolve()
+    for resource in resources:
+        name, rel = resource.get("name"), resource.get("path")
+        if not isinstance(rel, str):
+            report.problems.append(Problem("descriptor", name, "resource has no single path"))
+            continue
+        path = folder / rel
+        if real not in path.resolve().parents:
+            report.problems.append(Problem("path", name, f"{rel} lies outside the package"))
+            continue
+        if not path.is_file():
+            report.problems.append(Problem("path", name, f"{rel} does not exist"))
+            continue
+        files[name] = path
+        info = {"path": rel, "format": resource.get("format"), "bytes": path.stat().st_size}
+        report.resources[name] = info
+        if resource.get("bytes") != info["bytes"]:
+            report.problems.append(Problem("bytes", name, f"descriptor says {resource.get('bytes')} "
+                                                          f"bytes, the file has {info['bytes']}"))
+        algorithm, _, expected = str(resource.get("hash", "")).rpartition(":")
+        actual = sha256(path)
+        if algorithm != "sha256" or expected != actual:
+            report.problems.append(Problem("hash", name, f"descriptor says "
+                                                         f"{resource.get('hash')!r}, the file "
+                                                         f"has sha256:{actual}"))
+    return files
+
+
+def _check_parquet(resources: list[dict], parquet: dict[str, Path], report: Report) -> None:
+    import duckdb
+
+    from .sqlchecks import check_parquet
+
+    con = duckdb.connect()
+    try:
+        for resource in resources:
+            name = resource["name"]
+            if name not in parquet or "schema" not in resource:
+                continue
+            try:
+                found = check_parquet(con, name, parquet[name], resource["schema"], parquet)
+            except duckdb.Error as exc:
+                found = [{"check": "parquet", "field": None,
+                          "message": f"cannot be read as Parquet: {exc}"}]
+            for item in found:
+                report.problems.append(Problem(item["check"], name, item["message"],
+                                               field=item["field"]))
+            rows = con.execute("SELECT count(*) FROM read_parquet(?)",
+                               [parquet[name].as_posix()]).fetchone()[0] if not found else None
+            report.resources[name]["rows"] = rows
+    finally:
+        con.close()
+
+
+def _compare_csv_parquet(resources: list[dict], files: dict[str, Path], report: Report) -> None:
+    """Each CSV resource and its Parquet sibling (same path stem) hold the same rows in order."""
+    from .tabular import first_difference
+
+    by_path = {files[r["name"]].with_suffix(""): r for r in resources
+               if r.get("format") == "parquet" and r["name"] in files}
+    for resource in resources:
+        name = resource["name"]
+        if resource.get("format") != "csv" or name not in files:
+            continue
+        sibling = by_path.get(files[name].with_suffix(""))
+        if sibling is None:
+            report.problems.append(Problem("csv-parquet", name, "has no Parquet sibling"))
+            continue
+        difference = first_difference(files[name], files[sibling["name"]],
+                                      resource["schema"])
+        if difference:
+            report.problems.append(Problem("csv-parquet", name,
+                                           f"differs from {sibling['name']}: {difference}"))
