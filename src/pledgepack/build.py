@@ -5,17 +5,18 @@ in only after validation, so a failed build leaves the previous output as it was
 """
 from __future__ import annotations
 
+import gc
 import os
 import shutil
 import tempfile
 import time
 from collections.abc import Callable
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from .content import read_content
 from .errors import ERROR, WARNING, ContentError, Diagnostic, PackageInvalid, PledgepackError
-from .model import Content
 from .package import DESCRIPTOR, build_descriptor, created_timestamp, write_descriptor
 from .schema import PackageSchema
 from .tables import build_tables
@@ -62,6 +63,35 @@ def _swap(tmp: Path, out: Path) -> None:
         os.rename(tmp, out)
 
 
+@contextmanager
+def _no_cyclic_gc():
+    """The build makes hundreds of thousands of small objects and no cycles worth collecting;
+    the cyclic collector would only rescan them again and again."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+class _Phases:
+    """Wall time per phase, reported to the progress callback as each one ends."""
+
+    def __init__(self, progress: Progress | None):
+        self.timings: dict[str, float] = {}
+        self.progress = progress
+
+    def run(self, phase: str, fn, *args, **kwargs):
+        started = time.perf_counter()
+        result = fn(*args, **kwargs)
+        self.timings[phase] = self.timings.get(phase, 0.0) + time.perf_counter() - started
+        if self.progress:
+            self.progress(phase, 1, 1)
+        return result
+
+
 def build(content: Path | str = "content", out: Path | str = "dist", *,
           descriptor: Path | str | None = None, include_unpublished: bool = False,
           strict: bool = False, document_id: str | None = None,
@@ -71,44 +101,36 @@ def build(content: Path | str = "content", out: Path | str = "dist", *,
     PledgepackError; in every such case `out` is left as it was."""
     content, out = Path(content), Path(out)
     jobs = jobs or default_jobs()
-    timings: dict[str, float] = {}
-
-    def timed(phase: str, fn, *args, **kwargs):
-        started = time.perf_counter()
-        result = fn(*args, **kwargs)
-        timings[phase] = timings.get(phase, 0.0) + time.perf_counter() - started
-        if progress:
-            progress(phase, 1, 1)
-        return result
-
+    phases = _Phases(progress)
     schema = PackageSchema.load(descriptor)
     _check_target(out)
-    model: Content = timed("parse", read_content, content, schema,
+    with _no_cyclic_gc():
+        model = phases.run("parse", read_content, content, schema,
                            include_unpublished=include_unpublished, document_id=document_id,
                            document_title=document_title, jobs=jobs, progress=progress)
-    diagnostics = list(model.diagnostics)
-    if strict and diagnostics:
-        raise ContentError([Diagnostic(d.path, d.line, ERROR, d.message, d.hint, d.col)
-                            for d in diagnostics])
-    tables = timed("tables", build_tables, schema, model)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}.tmp-"))
-    try:
-        os.chmod(tmp, 0o755)
-        paths = timed("write", write_tables, tables, tmp)
-        package = build_descriptor(schema, paths, tmp, model, created_timestamp(content))
-        timed("write", write_descriptor, package, tmp)
-        report = timed("validate", validate_package, tmp, jobs=jobs)
-        if not report.valid:
-            raise PackageInvalid(report)
-        parquet = {name: p["parquet"] for name, p in paths.items()}
-        timed("duckdb", write_views_sql, schema, tmp)
-        timed("duckdb", write_database, schema, tmp, parquet)
-        _swap(tmp, out)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
+        diagnostics = list(model.diagnostics)
+        if strict and diagnostics:
+            raise ContentError([Diagnostic(d.path, d.line, ERROR, d.message, d.hint, d.col)
+                                for d in diagnostics])
+        tables = phases.run("tables", build_tables, schema, model)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}.tmp-"))
+        try:
+            os.chmod(tmp, 0o755)
+            paths = phases.run("write", write_tables, tables, tmp)
+            package = build_descriptor(schema, paths, tmp, model, created_timestamp(content))
+            phases.run("write", write_descriptor, package, tmp)
+            report = phases.run("validate", validate_package, tmp, jobs=jobs)
+            if not report.valid:
+                raise PackageInvalid(report)
+            phases.run("duckdb", write_views_sql, schema, tmp)
+            phases.run("duckdb", write_database, schema, tmp,
+                       {name: p["parquet"] for name, p in paths.items()})
+            _swap(tmp, out)
+        except BaseException:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
     report.folder = str(out)
     counts = {name: table.num_rows for name, table in tables.items()}
     return BuildResult(out=out, counts=counts, diagnostics=diagnostics, report=report,
-                       timings=timings)
+                       timings=phases.timings)

@@ -5,17 +5,19 @@ folder of chapters (a Jekyll tracker's `_chapters/`) is one document too.
 """
 from __future__ import annotations
 
+import gc
 import re
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
-from .chapter import (LIST_DELIMITER, ParsedChapter, YamlProblem, decode, entry_line,
-                      load_yaml, nfc, parse_chapter, parse_date, text_value)
+from .chapter import LIST_DELIMITER, ChapterResult, read_chapter
 from .errors import ERROR, WARNING, ContentError, Diagnostic
 from .model import Content, Document, Report, Section, Statement
 from .schema import PackageSchema
+from .yamltext import (Lines, YamlProblem, decode, load_yaml, nfc, parse_date,
+                       split_front_matter, text_value)
 
 DOCUMENT_FILE = "document.yaml"
 DOCUMENT_KEYS = {"title", "kind", "jurisdiction", "parties", "date", "source_url", "license"}
@@ -181,30 +183,40 @@ def _slug(name: str) -> str:
     return slug or "document"
 
 
-def _parse_task(task: tuple) -> ParsedChapter:
-    return parse_chapter(*task)
+def _read_task(task: tuple) -> ChapterResult:
+    return read_chapter(*task)
 
 
-def _parse_all(tasks: list[tuple], jobs: int, progress: Progress | None) -> list[ParsedChapter]:
+def _read_all(tasks: list[tuple], jobs: int, progress: Progress | None) -> list[ChapterResult]:
     total = len(tasks)
     if jobs <= 1 or total < PARALLEL_MIN_FILES:
-        out = []
+        results = []
         for n, task in enumerate(tasks, 1):
-            out.append(_parse_task(task))
+            results.append(_read_task(task))
             if progress:
                 progress("parse", n, total)
-        return out
+        return results
     import multiprocessing
 
-    chunk = max(1, total // (jobs * 8))
     context = multiprocessing.get_context("forkserver")
-    out = []
-    with ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
-        for n, parsed in enumerate(pool.map(_parse_task, tasks, chunksize=chunk), 1):
-            out.append(parsed)
+    results = []
+    with ProcessPoolExecutor(max_workers=jobs, mp_context=context,
+                             initializer=gc.disable) as pool:
+        chunk = max(1, total // (jobs * 8))
+        for n, result in enumerate(pool.map(_read_task, tasks, chunksize=chunk), 1):
+            results.append(result)
             if progress:
                 progress("parse", n, total)
-    return out
+    return results
+
+
+def _id_line(result: ChapterResult, sid: str, anchor_line: int | None) -> int | None:
+    """Line where a statement id is defined: its anchor, else its front-matter entry."""
+    if anchor_line is not None:
+        return anchor_line
+    text = result.path.read_bytes().decode("utf-8-sig").replace("\r\n", "\n")
+    fm, fm_line, _, _ = split_front_matter(text)
+    return Lines(fm, fm_line).id_line(sid)
 
 
 def read_content(root: Path | str, schema: PackageSchema, *, include_unpublished: bool = False,
@@ -216,120 +228,39 @@ def read_content(root: Path | str, schema: PackageSchema, *, include_unpublished
     if document_title and len(sources) > 1:
         reader.add(root, None, ERROR, "--document-title applies to a single document",
                    "leave out --document-title")
-    documents, tasks, owners = [], [], []
+    documents, tasks = [], []
+    statuses, measures = frozenset(schema.statuses), frozenset(schema.measures)
     for source in sources:
         doc = reader.document(source, document_title)
         if doc is not None:
             documents.append(doc)
         for path in source.chapters:
             tasks.append((path, reader.display(path), path.relative_to(reader.root).as_posix(),
-                          schema.statuses, schema.measures))
-            owners.append(source.document_id)
-    parsed = _parse_all(tasks, jobs, progress)
+                          source.document_id, statuses, measures))
+    results = _read_all(tasks, jobs, progress)
     sections, statements, reports = [], [], []
-    by_document: dict[str, dict[str, _Place]] = {}
-    for document, chapter in zip(owners, parsed):
-        reader.diagnostics.extend(chapter.diagnostics)
-        if any(d.severity == ERROR for d in chapter.diagnostics):
+    first_use: dict[tuple[str, str], tuple[ChapterResult, int | None]] = {}
+    for result in results:
+        reader.diagnostics.extend(result.diagnostics)
+        if not result.ok:
             continue
-        seen = by_document.setdefault(document, {})
-        section, rows, reps = _merge(document, chapter, seen, reader)
-        if section.published or include_unpublished:
-            sections.append(section)
-            statements.extend(rows)
-            reports.extend(reps)
+        for row in result.statements:
+            key = (row[1], row[3])
+            if key in first_use:
+                other, other_line = first_use[key]
+                reader.add(result.display, _id_line(result, row[3], row[13]), ERROR,
+                           f"duplicate id {row[3]!r}: also used at {other.display}:"
+                           f"{_id_line(other, row[3], other_line)}",
+                           "ids must be unique within a document; rename one of them")
+            else:
+                first_use[key] = (result, row[13])
+        if result.section[6] or include_unpublished:
+            sections.append(Section._make(result.section))
+            statements.extend(map(Statement._make, result.statements))
+            reports.extend(map(Report._make, result.reports))
     diagnostics = sorted(reader.diagnostics, key=Diagnostic.sort_key)
     if any(d.severity == ERROR for d in diagnostics):
         raise ContentError(diagnostics)
     return Content(documents=tuple(documents), sections=tuple(sections),
                    statements=tuple(statements), reports=tuple(reports),
                    diagnostics=tuple(diagnostics))
-
-
-class _Place:
-    """Where an id was first used; the line is looked up only if a duplicate needs it."""
-
-    def __init__(self, chapter: ParsedChapter, index: int | None, line: int | None = None):
-        self.chapter, self.index, self.line = chapter, index, line
-
-    def __str__(self) -> str:
-        line = self.line if self.index is None else entry_line(self.chapter, self.index)
-        return f"{self.chapter.display}:{line}"
-
-
-def _merge(document_id: str, chapter: ParsedChapter, seen: dict[str, _Place], reader: _Reader):
-    """Join front-matter entries and body anchors by id into the chapter's statements."""
-    display = chapter.display
-    stem = nfc(Path(chapter.relpath).stem)
-    section_id = f"{document_id}/{stem}"
-    section = Section(section_id=section_id, document_id=document_id, title=chapter.title,
-                      number=chapter.number, numeral=chapter.numeral, order=chapter.order,
-                      published=chapter.published, redirect_url=chapter.redirect_url,
-                      path=chapter.relpath, text=chapter.body)
-    def line(entry) -> int | None:
-        return entry_line(chapter, entry.index)
-
-    entries = {}
-    for entry in chapter.entries:
-        if entry.id in entries:
-            reader.add(display, line(entry), ERROR,
-                       f"duplicate id {entry.id!r}: also used at line {line(entries[entry.id])}",
-                       "give each statement its own id")
-            continue
-        entries[entry.id] = entry
-        if entry.id in seen:
-            reader.add(display, line(entry), ERROR,
-                       f"duplicate id {entry.id!r}: also used in {seen[entry.id]}",
-                       "ids must be unique within a document; rename one of them")
-        else:
-            seen[entry.id] = _Place(chapter, entry.index)
-    anchors = {}
-    for anchor in chapter.anchors:
-        if anchor.id in anchors:
-            first = anchors[anchor.id]
-            reader.add(display, anchor.line, WARNING,
-                       f"anchor #{anchor.id} appears again (first at line {first.line})",
-                       "anchor each pledge once; link to it elsewhere with plain text")
-            continue
-        anchors[anchor.id] = anchor
-        if anchor.id not in entries:
-            reader.add(display, anchor.line, WARNING,
-                       f"anchor #{anchor.id} has no front-matter entry; published as "
-                       "not_implemented with the anchor text as summary",
-                       "add it to 'statements:' (pledgepack sync does this)")
-            if anchor.id in seen:
-                reader.add(display, anchor.line, ERROR,
-                           f"duplicate id {anchor.id!r}: also used in {seen[anchor.id]}",
-                           "ids must be unique within a document; rename one of them")
-            seen.setdefault(anchor.id, _Place(chapter, None, anchor.line))
-    order = list(anchors) + [sid for sid in entries if sid not in anchors]
-    statements, reports = [], []
-    for position, sid in enumerate(order, 1):
-        entry, anchor = entries.get(sid), anchors.get(sid)
-        statement_id = f"{document_id}/{sid}"
-        if entry is None:
-            statements.append(Statement(
-                statement_id=statement_id, document_id=document_id, section_id=section_id,
-                id=sid, summary=anchor.quote, quote=anchor.quote or None, status="not_implemented",
-                last_update=None, deadline=None, categories=None, responsible=None, measure=None,
-                position=position, line=anchor.line, anchored=True))
-            continue
-        if anchor is None:
-            reader.add(display, line(entry), WARNING,
-                       f"statement {sid!r} is not anchored in the text",
-                       f"mark the pledge in the text as [text](#{sid})")
-        summary = entry.summary or (anchor.quote if anchor else None)
-        if summary is None:
-            reader.add(display, line(entry), ERROR, f"statement {sid!r} has no summary",
-                       "write a 'summary:' or anchor the statement in the text")
-            continue
-        statements.append(Statement(
-            statement_id=statement_id, document_id=document_id, section_id=section_id, id=sid,
-            summary=summary, quote=(anchor.quote or None) if anchor else None, status=entry.status,
-            last_update=entry.last_update, deadline=entry.deadline, categories=entry.categories,
-            responsible=entry.responsible, measure=entry.measure, position=position,
-            line=anchor.line if anchor else None, anchored=anchor is not None))
-        reports.extend(Report(statement_id=statement_id, position=n, title=title, url=url)
-                       for n, (title, url) in enumerate(entry.reports, 1))
-    return section, statements, reports
-

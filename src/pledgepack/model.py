@@ -1,24 +1,27 @@
-"""The content model: plain frozen records, one per row of the published tables."""
+"""The content model: immutable records, one per row of the published tables.
+
+Records are named tuples with their fields in the order of the table's columns,
+so that a list of them turns into columns with one zip. Dates are ISO strings
+(YYYY-MM-DD), cheap to pass between processes; the tables give them their type.
+"""
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from typing import NamedTuple
 
 
-@dataclass(frozen=True, slots=True)
-class Document:
+class Document(NamedTuple):
     document_id: str
     title: str
     kind: str | None = None
     jurisdiction: str | None = None
     parties: tuple[str, ...] | None = None
-    date: dt.date | None = None
+    date: str | None = None
     source_url: str | None = None
     license: str | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class Section:
+class Section(NamedTuple):
     section_id: str
     document_id: str
     title: str
@@ -31,16 +34,7 @@ class Section:
     text: str
 
 
-@dataclass(frozen=True, slots=True)
-class Report:
-    statement_id: str
-    position: int
-    title: str | None
-    url: str
-
-
-@dataclass(frozen=True, slots=True)
-class Statement:
+class Statement(NamedTuple):
     statement_id: str
     document_id: str
     section_id: str
@@ -48,8 +42,8 @@ class Statement:
     summary: str
     quote: str | None
     status: str
-    last_update: dt.date | None
-    deadline: dt.date | None
+    last_update: str | None
+    deadline: str | None
     categories: tuple[str, ...] | None
     responsible: str | None
     measure: str | None
@@ -58,8 +52,14 @@ class Statement:
     anchored: bool
 
 
-@dataclass(frozen=True, slots=True)
-class StatusChange:
+class Report(NamedTuple):
+    statement_id: str
+    position: int
+    title: str | None
+    url: str
+
+
+class StatusChange(NamedTuple):
     statement_id: str
     seq: int
     valid_from: dt.datetime | None
@@ -71,16 +71,15 @@ class StatusChange:
     author: str | None = None
     authored_at: dt.datetime | None = None
     path: str | None = None
-    last_update: dt.date | None = None
+    last_update: str | None = None
     note: str | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class Content:
+class Content(NamedTuple):
     """Everything read from a content folder, ready to become tables."""
 
     documents: tuple[Document, ...]
     sections: tuple[Section, ...]
     statements: tuple[Statement, ...]
     reports: tuple[Report, ...]
-    diagnostics: tuple  # of errors.Diagnostic, warnings only when reading succeeded
+    diagnostics: tuple  # of errors.Diagnostic: the warnings, when reading succeeded

@@ -8,6 +8,7 @@
 """
 from __future__ import annotations
 
+import gc
 import json
 import time
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -116,7 +117,7 @@ def validate_package(folder: Path | str, *, jobs: int = 2) -> Report:
 
         context = multiprocessing.get_context("forkserver")
         context.set_forkserver_preload(["frictionless"])
-        pool = ProcessPoolExecutor(max_workers=jobs, mp_context=context)
+        pool = ProcessPoolExecutor(max_workers=jobs, mp_context=context, initializer=gc.disable)
     try:
         pending: dict[str, Future | list] = {}
         for resource in sorted(csv_resources, key=lambda r: -files[r["name"]].stat().st_size):
