@@ -44,6 +44,7 @@ class _Reader:
         self.real_root = root.resolve()
         self.schema = schema
         self.diagnostics: list[Diagnostic] = []
+        self.default_title: str | None = None
 
     def display(self, path: Path) -> str:
         return str(self.root / path.relative_to(self.root))
@@ -68,9 +69,15 @@ class _Reader:
                      "give the folder that holds the documents with --content")
             return []
         if (root / DOCUMENT_FILE).exists() or self._chapter_files(root):
-            name = document_id or _slug(root.resolve().name)
-            place = "--document-id" if document_id else f"the folder name {root.resolve().name!r}"
+            folder = root.resolve()
+            # A Jekyll collection folder (_chapters) is named after the site that holds it.
+            if folder.name.startswith("_"):
+                folder = folder.parent
+            name = document_id or _slug(folder.name)
+            place = "--document-id" if document_id else f"the folder name {folder.name!r}"
             meta = root / DOCUMENT_FILE
+            if not meta.exists():
+                self.default_title = folder.name
             return [_DocumentSource(name, root, meta if meta.exists() else None,
                                     self._chapter_files(root), place)]
         if document_id:
@@ -145,7 +152,7 @@ class _Reader:
                 values[key] = text_value(meta.get(key))
             except TypeError:
                 bad(key, f"'{key}' must be text", f"write '{key}: ...' on one line")
-        values["title"] = title or values.get("title")
+        values["title"] = title or values.get("title") or self.default_title
         if not values.get("title"):
             bad("title", "the document has no title",
                 f"add 'title: ...' to {DOCUMENT_FILE}, or pass --document-title")

@@ -1,0 +1,284 @@
+"""The build end to end: shipped content, the package files, determinism, consumers' tools."""
+from __future__ import annotations
+
+import csv
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import duckdb
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from conftest import CHAPTER, chapter, make_document
+from pledgepack.build import build
+from pledgepack.schema import PackageSchema
+
+SCHEMA = PackageSchema.load()
+BIN = Path(sys.executable).parent
+
+
+def files_of(folder: Path) -> dict[str, bytes]:
+    return {p.relative_to(folder).as_posix(): p.read_bytes()
+            for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+@pytest.fixture
+def built(shipped: Path, tmp_path: Path, run) -> Path:
+    out = tmp_path / "dist"
+    result = run("build", "--content", shipped, "--out", out)
+    assert result.exit_code == 0, result.output
+    return out
+
+
+def test_shipped_content_gives_the_seed_statements(shipped, tmp_path, run):
+    out = tmp_path / "dist"
+    result = run("build", "--content", shipped, "--out", out)
+    assert result.exit_code == 0
+    statements = pq.read_table(out / "data" / "statements.parquet").to_pylist()
+    by_document = {}
+    for row in statements:
+        by_document.setdefault(row["document_id"], []).append(row)
+    assert len(by_document["bund-2021"]) == 40
+    assert len(by_document["berlin-2021"]) == 16
+    berlin = {row["id"]: row for row in by_document["berlin-2021"]}
+    assert berlin["cdo"]["status"] == "not_implemented"
+    assert berlin["cdo"]["quote"].startswith("Die Koalition richtet einen „Chief Digital Officer“")
+    assert berlin["cdo"]["last_update"] is None and berlin["cdo"]["anchored"] is True
+    assert "itdz-finanzierung" not in berlin
+    bund = {row["id"]: row for row in by_document["bund-2021"]}
+    assert bund["verschlüsselung"]["last_update"].isoformat() == "2021-11-30"
+    assert bund["digitale-verwaltung"]["quote"] == "Die Verwaltung wird digitaler und konsequent bürgerorientiert"
+    assert all(row["anchored"] for row in statements)
+    chapter_file = f"{shipped}/berlin-2021/19-4-digitalisierung.md"
+    assert f'{chapter_file}:49:62: warning: anchor "(itdz-finanzierung)" lacks "#"' in result.stderr
+    assert result.stderr.count("has no front-matter entry") == 16
+    assert "built" in result.stdout and "56 statements" in result.stdout
+
+
+def test_anchor_text_spanning_lines_is_one_collapsed_quote(content, tmp_path):
+    build(content, tmp_path / "dist")
+    rows = {r["id"]: r for r in pq.read_table(tmp_path / "dist/data/statements.parquet").to_pylist()}
+    assert rows["portal"]["quote"] == "ein Portal für alle Leistungen"
+    assert rows["portal"]["line"] == 25 and rows["akte"]["line"] == 26
+    assert rows["portal"]["categories"] == ["Verwaltung", "Digitales"]
+    assert rows["akte"]["measure"] == "law" and rows["akte"]["responsible"] == "Innenministerium"
+    reports = pq.read_table(tmp_path / "dist/data/reports.parquet").to_pylist()
+    assert reports == [{"statement_id": "testland-2024/portal", "position": 1,
+                        "title": "Portal gestartet", "url": "https://example.gov/portal"}]
+
+
+def test_frictionless_validate_accepts_the_package(built):
+    result = subprocess.run([str(BIN / "frictionless"), "validate", "--json",
+                             str(built / "datapackage.json")], capture_output=True, text=True)
+    report = json.loads(result.stdout)
+    assert result.returncode == 0 and report["valid"] is True, result.stdout[-2000:]
+    assert len(report["tasks"]) == 12
+    descriptor = json.loads((built / "datapackage.json").read_text())
+    assert descriptor["$schema"] == "https://datapackage.org/profiles/2.0/datapackage.json"
+    assert descriptor["licenses"][0]["name"] == "CC-BY-2.0"
+
+
+def test_every_resource_has_path_format_bytes_and_hash(built):
+    descriptor = json.loads((built / "datapackage.json").read_text())
+    names = [r["name"] for r in descriptor["resources"]]
+    assert names == [n for t in SCHEMA.table_names for n in (t, f"{t}-parquet")]
+    for resource in descriptor["resources"]:
+        path = built / resource["path"]
+        assert resource["bytes"] == path.stat().st_size
+        import hashlib
+        assert resource["hash"] == "sha256:" + hashlib.sha256(path.read_bytes()).hexdigest()
+        assert resource["mediatype"] in ("text/csv", "application/vnd.apache.parquet")
+
+
+@pytest.mark.parametrize("table", SCHEMA.table_names)
+def test_parquet_is_typed_sorted_and_equal_to_csv(built, table):
+    parquet = pq.read_table(built / "data" / f"{table}.parquet")
+    fields = SCHEMA.fields(table)
+    assert parquet.column_names == [f["name"] for f in fields]
+    expected = {"string": pa.string(), "integer": pa.int64(), "number": pa.float64(),
+                "boolean": pa.bool_(), "date": pa.date32(),
+                "datetime": pa.timestamp("ms", tz="UTC"), "list": pa.list_(pa.string())}
+    for f in fields:
+        assert parquet.schema.field(f["name"]).type == expected[f["type"]], f["name"]
+    rows = parquet.to_pylist()
+    key = SCHEMA.primary_key(table)
+    assert [tuple(r[k] for k in key) for r in rows] == sorted(tuple(r[k] for k in key) for r in rows)
+    with open(built / "data" / f"{table}.csv", newline="", encoding="utf-8") as handle:
+        csv_rows = list(csv.DictReader(handle))
+    assert len(csv_rows) == len(rows)
+
+    def as_text(value, kind):
+        if value is None:
+            return ""
+        if kind == "list":
+            return ";".join(value)
+        if kind == "boolean":
+            return "true" if value else "false"
+        if kind == "datetime":
+            return value.strftime("%Y-%m-%dT%H:%M:%SZ")
+        if kind == "number":
+            return format(value, "g")
+        return str(value) if kind != "date" else value.isoformat()
+
+    for row, csv_row in zip(rows, csv_rows):
+        for f in fields:
+            cell = csv_row[f["name"]]
+            if f["type"] == "number":
+                cell = format(float(cell), "g") if cell else ""
+            assert cell == as_text(row[f["name"]], f["type"]), (table, f["name"])
+
+
+def test_two_builds_are_byte_identical(shipped, tmp_path, monkeypatch):
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1700000000")
+    build(shipped, tmp_path / "one")
+    build(shipped, tmp_path / "two", jobs=1)
+    one, two = files_of(tmp_path / "one"), files_of(tmp_path / "two")
+    assert sorted(one) == ["data/" + f"{t}.{ext}" for t in sorted(SCHEMA.table_names)
+                           for ext in ("csv", "parquet")] + ["datapackage.json", "pledges.duckdb",
+                                                             "views.sql"]
+    assert one == two
+    assert json.loads(one["datapackage.json"])["created"] == "2023-11-14T22:13:20Z"
+
+
+def test_created_comes_from_the_last_content_commit(content, tmp_path, monkeypatch):
+    monkeypatch.delenv("SOURCE_DATE_EPOCH", raising=False)
+    build(content, tmp_path / "plain")
+    assert "created" not in json.loads((tmp_path / "plain/datapackage.json").read_text())
+    env = {**os.environ, "GIT_AUTHOR_DATE": "2024-05-06T07:08:09Z",
+           "GIT_COMMITTER_DATE": "2024-05-06T07:08:09Z", "GIT_AUTHOR_NAME": "Ed",
+           "GIT_AUTHOR_EMAIL": "ed@example.org", "GIT_COMMITTER_NAME": "Ed",
+           "GIT_COMMITTER_EMAIL": "ed@example.org"}
+    for args in (["init", "-q"], ["add", "."], ["commit", "-q", "-m", "content"]):
+        subprocess.run(["git", *args], cwd=content, env=env, check=True)
+    build(content, tmp_path / "git")
+    assert json.loads((tmp_path / "git/datapackage.json").read_text())["created"] == "2024-05-06T07:08:09Z"
+
+
+def test_parallel_reading_gives_the_same_package(tmp_path, monkeypatch):
+    import pledgepack.content as content_module
+    import pledgepack.validate as validate_module
+
+    chapters = {f"{n}-kapitel.md": CHAPTER.replace("id: portal", f"id: portal-{n}")
+                .replace("#portal", f"#portal-{n}").replace("id: akte", f"id: akte-{n}")
+                .replace("#akte", f"#akte-{n}") for n in range(6)}
+    root = make_document(tmp_path / "content", chapters=chapters)
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1700000000")
+    build(root, tmp_path / "serial", jobs=1)
+    monkeypatch.setattr(content_module, "PARALLEL_MIN_FILES", 1)
+    monkeypatch.setattr(validate_module, "PARALLEL_MIN_BYTES", 0)
+    result = build(root, tmp_path / "parallel", jobs=2)
+    assert result.counts["statements"] == 12
+    assert files_of(tmp_path / "serial") == files_of(tmp_path / "parallel")
+
+
+def test_duckdb_answers_from_any_directory_and_after_a_copy(built, tmp_path, monkeypatch):
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    moved = tmp_path / "moved"
+    shutil.copytree(built, moved)
+    shutil.rmtree(built)
+    con = duckdb.connect(str(moved / "pledges.duckdb"), read_only=True)
+    assert con.execute("select count(*) from statements").fetchone() == (56,)
+    assert con.execute("select typeof(status) from statements limit 1").fetchone()[0].startswith("ENUM")
+    shares = con.execute("select document_id, sum(share) from status_summary "
+                         "where scope = 'document' group by 1 order by 1").fetchall()
+    assert shares == [("berlin-2021", 1.0), ("bund-2021", 1.0)]
+    detail = con.execute("select document_title, section_title from statement_details "
+                         "where statement_id = 'bund-2021/glasfaser'").fetchone()
+    assert detail[0].startswith("Mehr Fortschritt wagen") and detail[1].startswith("2.2 ")
+
+
+def test_duckdb_14_reads_the_database(built, tmp_path):
+    python = os.environ.get("PLEDGEPACK_DUCKDB14_PYTHON")
+    assert python, ("set PLEDGEPACK_DUCKDB14_PYTHON to a Python with duckdb 1.4 installed; "
+                    "'make test' does this")
+    script = ("import duckdb, sys; con = duckdb.connect(sys.argv[1], read_only=True); "
+              "print(duckdb.__version__, con.execute('select count(*) from statements').fetchone()[0], "
+              "con.execute('select count(*) from status_summary').fetchone()[0])")
+    result = subprocess.run([python, "-c", script, str(built / "pledges.duckdb")], cwd=tmp_path,
+                            capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    version, count, summary = result.stdout.split()
+    assert version.startswith("1.4.") and count == "56" and int(summary) > 0
+
+
+def test_views_sql_runs_from_the_package_folder(built, monkeypatch):
+    monkeypatch.chdir(built)
+    con = duckdb.connect()
+    con.execute((built / "views.sql").read_text())
+    assert con.execute("select count(*) from statements").fetchone() == (56,)
+    assert con.execute("select count(*) from statuses").fetchone() == (4,)
+
+
+def test_overdue_lists_missed_deadlines_that_are_not_implemented(tmp_path):
+    root = make_document(tmp_path / "content", chapters={"1-kapitel.md": chapter(
+        """\
+        - id: alt
+          status: not_implemented
+          deadline: 2020-01-01
+        - id: erledigt
+          status: implemented
+          deadline: 2020-01-01
+        - id: spaeter
+          status: partially_implemented
+          deadline: 2999-01-01
+        """, body="[Alt](#alt), [erledigt](#erledigt), [später](#spaeter).\n")})
+    build(root, tmp_path / "dist")
+    con = duckdb.connect(str(tmp_path / "dist/pledges.duckdb"), read_only=True)
+    assert con.execute("select statement_id from overdue").fetchall() == [("testland-2024/alt",)]
+
+
+def test_bare_chapters_folder_is_one_document(tmp_path, run):
+    chapters = tmp_path / "tracker" / "_chapters"
+    chapters.mkdir(parents=True)
+    (chapters / "digitales.md").write_text(CHAPTER, encoding="utf-8")
+    result = run("build", "--content", chapters, "--out", tmp_path / "a")
+    assert result.exit_code == 0, result.output
+    documents = pq.read_table(tmp_path / "a/data/documents.parquet").to_pylist()
+    assert [(d["document_id"], d["title"]) for d in documents] == [("tracker", "tracker")]
+    result = run("build", "--content", chapters, "--out", tmp_path / "b",
+                 "--document-id", "ampel-2021", "--document-title", "Koalitionsvertrag 2021")
+    assert result.exit_code == 0, result.output
+    documents = pq.read_table(tmp_path / "b/data/documents.parquet").to_pylist()
+    assert [(d["document_id"], d["title"]) for d in documents] == [("ampel-2021", "Koalitionsvertrag 2021")]
+    ids = pq.read_table(tmp_path / "b/data/statements.parquet").column("statement_id").to_pylist()
+    assert ids == ["ampel-2021/akte", "ampel-2021/portal"]
+
+
+def test_unpublished_chapters_are_left_out_unless_asked(tmp_path, run):
+    hidden = CHAPTER.replace("published: true", "published: false").replace("portal", "p2").replace("akte", "a2")
+    root = make_document(tmp_path / "content", chapters={"1-offen.md": CHAPTER, "2-intern.md": hidden})
+    assert run("build", "--content", root, "--out", tmp_path / "a").exit_code == 0
+    sections = pq.read_table(tmp_path / "a/data/sections.parquet").to_pylist()
+    assert [s["section_id"] for s in sections] == ["testland-2024/1-offen"]
+    assert run("build", "--content", root, "--out", tmp_path / "b", "--include-unpublished").exit_code == 0
+    sections = pq.read_table(tmp_path / "b/data/sections.parquet").to_pylist()
+    assert [(s["section_id"], s["published"]) for s in sections] == [
+        ("testland-2024/1-offen", True), ("testland-2024/2-intern", False)]
+    assert pq.read_table(tmp_path / "b/data/statements.parquet").num_rows == 4
+
+
+def test_ids_are_nfc_normalised(tmp_path):
+    decomposed = "verschlu\u0308sselung"
+    root = make_document(tmp_path / "content", chapters={"1-kapitel.md": chapter(
+        f"- id: {decomposed}\n  status: not_implemented\n  summary: Recht\n",
+        body="[Recht auf Verschlüsselung](#verschlüsselung)\n")})
+    result = build(root, tmp_path / "dist")
+    rows = pq.read_table(tmp_path / "dist/data/statements.parquet").to_pylist()
+    assert [r["id"] for r in rows] == ["verschlüsselung"] and rows[0]["anchored"] is True
+    assert result.warnings == []
+
+
+def test_snapshot_history_has_one_row_per_statement(built):
+    history = pq.read_table(built / "data/status_history.parquet").to_pylist()
+    statements = pq.read_table(built / "data/statements.parquet").to_pylist()
+    assert len(history) == len(statements)
+    bund = next(h for h in history if h["statement_id"] == "bund-2021/glasfaser")
+    assert (bund["seq"], bund["event"], bund["source"], bund["status"]) == (1, "snapshot", "snapshot", "not_implemented")
+    assert bund["valid_from"].isoformat() == "2021-11-30T00:00:00+00:00"
