@@ -91,7 +91,7 @@ def check_parquet(con, name: str, path: Path, schema: dict,
             problems.append({"check": "foreign-key", "field": ",".join(fk["fields"]),
                              "message": f"referenced resource {ref['resource']!r} not found"})
             continue
-        child_cols = [quote_ident(f) for f in fk["fields"]]
+        child_cols = ["c." + quote_ident(f) for f in fk["fields"]]
         parent_cols = [quote_ident(f) for f in ref["fields"]]
         match = " AND ".join(f"p.{p} = {c}" for p, c in zip(parent_cols, child_cols))
         not_null = " AND ".join(f"{c} IS NOT NULL" for c in child_cols)
@@ -101,7 +101,7 @@ def check_parquet(con, name: str, path: Path, schema: dict,
     if not checks:
         return problems
     previous = f"lag({_key_expr(key)}) OVER (ORDER BY file_row_number)" if key else "NULL"
-    base = f"(SELECT *, {previous} AS __previous FROM {source})"
+    base = f"(SELECT *, {previous} AS __previous FROM {source}) AS c"
     counts = con.execute("SELECT " + ", ".join(
         f"count(*) FILTER (WHERE {cond})" for _, _, cond in checks) + f" FROM {base}").fetchone()
     for (check, field, condition), count in zip(checks, counts):

@@ -37,7 +37,10 @@ def first_difference(csv_path: Path, parquet_path: Path, table_schema: dict) -> 
         left = read_csv_typed(csv_path, table_schema)
     except (pa.ArrowInvalid, KeyError) as exc:
         return f"the CSV cannot be read with the schema's types ({exc})"
-    right = pq.read_table(parquet_path)
+    try:
+        right = pq.read_table(parquet_path)
+    except (pa.ArrowInvalid, OSError) as exc:
+        return f"the Parquet file cannot be read ({exc})"
     if left.column_names != right.column_names:
         return f"columns {left.column_names} against {right.column_names}"
     if left.num_rows != right.num_rows:

@@ -36,7 +36,7 @@ class Problem:
             place += f", row {self.row}"
         if self.field:
             place += f", field {self.field}"
-        return f"{place}: {self.check}: {self.message}"
+        return f"{place}: {self.check}: {' '.join(self.message.split())}"
 
     def to_dict(self) -> dict:
         return {"check": self.check, "resource": self.resource, "row": self.row,
