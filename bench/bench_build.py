@@ -14,7 +14,8 @@ Each repeat runs two things, one after the other, each in a fresh child process:
   files is not timed.
 * a full `build(corpus, out)` into a fresh out folder, with its phase timings
   (parse, tables, write, validate, duckdb), the time outside the phases ("other": schema
-  loading, the final swap) and the total wall time of the call (imports not included).
+  loading, the `git log` timestamp, building the descriptor, the final swap) and the
+  total wall time of the call (imports not included).
 
 Each child reports its peak resident memory with getrusage: RUSAGE_SELF for its own
 process, RUSAGE_CHILDREN for the largest of its descendants (the build's pools run under
