@@ -131,3 +131,15 @@ def test_every_command_has_help_and_is_in_the_readme():
             if param.param_type_name == "option" and not param.hidden:
                 assert param.help, f"{name} {param.opts}"
                 assert param.opts[0] in readme, f"{name} {param.opts[0]} missing from README"
+
+
+def test_progress_shows_on_a_terminal_and_not_in_ci(content, tmp_path, run, monkeypatch):
+    import pledgepack.cli as cli_module
+
+    monkeypatch.setenv("CI", "true")
+    quiet = run("build", "--content", content, "--out", tmp_path / "a")
+    assert quiet.exit_code == 0 and "\r" not in quiet.stderr
+    monkeypatch.setattr(cli_module, "_interactive", lambda: True)
+    shown = run("build", "--content", content, "--out", tmp_path / "b")
+    assert shown.exit_code == 0
+    assert "parse: 1/1 files" in shown.stderr and "validate: done" in shown.stderr

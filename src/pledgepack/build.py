@@ -77,7 +77,8 @@ def _no_cyclic_gc():
 
 
 class _Phases:
-    """Wall time per phase, reported to the progress callback as each one ends."""
+    """Wall time per phase; each phase's end is reported to the progress callback as
+    (phase, 0, 0), progress within a phase as (phase, done, total)."""
 
     def __init__(self, progress: Progress | None):
         self.timings: dict[str, float] = {}
@@ -88,7 +89,7 @@ class _Phases:
         result = fn(*args, **kwargs)
         self.timings[phase] = self.timings.get(phase, 0.0) + time.perf_counter() - started
         if self.progress:
-            self.progress(phase, 1, 1)
+            self.progress(phase, 0, 0)
         return result
 
 
