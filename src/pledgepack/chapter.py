@@ -122,7 +122,8 @@ def _section(meta: dict, lines: Lines, display: str, relpath: str, document_id: 
     match = NUMBER_RE.match(title or "")
     stem = nfc(Path(relpath).stem)
     return (f"{document_id}/{stem}", document_id, title, match.group(1) if match else None,
-            values.get("section"), order, published, values.get("redirect_url"), relpath, body)
+            values.get("section"), order, published, values.get("redirect_url"), relpath,
+            body if body.strip() else None)
 
 
 def _entries(meta: dict, lines: Lines, display: str, diags: list[Diagnostic], statuses: frozenset,

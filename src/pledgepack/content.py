@@ -68,7 +68,8 @@ class _Reader:
             self.add(root, None, ERROR, "content folder not found",
                      "give the folder that holds the documents with --content")
             return []
-        if (root / DOCUMENT_FILE).exists() or self._chapter_files(root):
+        chapters = self._chapter_files(root)
+        if (root / DOCUMENT_FILE).exists() or chapters:
             folder = root.resolve()
             # A Jekyll collection folder (_chapters) is named after the site that holds it.
             if folder.name.startswith("_"):
@@ -78,8 +79,7 @@ class _Reader:
             meta = root / DOCUMENT_FILE
             if not meta.exists():
                 self.default_title = folder.name
-            return [_DocumentSource(name, root, meta if meta.exists() else None,
-                                    self._chapter_files(root), place)]
+            return [_DocumentSource(name, root, meta if meta.exists() else None, chapters, place)]
         if document_id:
             self.add(root, None, ERROR, "--document-id applies to a folder of chapters, but this "
                      "folder holds several documents", "leave out --document-id")

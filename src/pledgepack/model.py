@@ -31,7 +31,7 @@ class Section(NamedTuple):
     published: bool
     redirect_url: str | None
     path: str
-    text: str
+    text: str | None
 
 
 class Statement(NamedTuple):

@@ -51,9 +51,10 @@ def decode(raw: bytes, display: str, diagnostics: list[Diagnostic]) -> str | Non
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        line = raw.count(b"\n", 0, exc.start) + 1
+        start = exc.start + (3 if raw.startswith(b"\xef\xbb\xbf") else 0)
+        line = raw.count(b"\n", 0, start) + 1
         diagnostics.append(Diagnostic(
-            display, line, ERROR, f"not UTF-8: byte 0x{raw[exc.start]:02x} cannot be decoded",
+            display, line, ERROR, f"not UTF-8: byte 0x{raw[start]:02x} cannot be decoded",
             "save the file as UTF-8 (in most editors: 'Save with encoding')"))
         return None
     return text.replace("\r\n", "\n") if "\r" in text else text
@@ -82,7 +83,10 @@ def load_yaml(text: str, first_line: int):
                                       "write the value out instead of referring to an &anchor")
         return HANDLER.load(text)
     except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
+        # For an unclosed [..], {..} or quote, libyaml gives up far below; the opening is the
+        # place to fix. Otherwise (indentation, a stray colon) the problem mark is the place.
+        opened = exc.context and ("flow" in exc.context or "quoted" in exc.context)
+        mark = (exc.context_mark if opened else exc.problem_mark) or exc.context_mark
         line = first_line + mark.line if mark else None
         message = " ".join(str(p) for p in (exc.context, exc.problem) if p)
         raise YamlProblem(line, f"invalid YAML: {message}",
