@@ -12,8 +12,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .errors import ERROR, WARNING, Diagnostic
-from .yamltext import (Lines, YamlProblem, decode, load_yaml, nfc, parse_date, split_front_matter,
-                       text_value)
+from .yamltext import (URI_RE, Lines, YamlProblem, decode, load_yaml, nfc, parse_date,
+                       split_front_matter, text_value)
 
 # [text](#id): the text may span lines but holds no brackets; the id holds no
 # whitespace or parentheses.
@@ -119,6 +119,10 @@ def _section(meta: dict, lines: Lines, display: str, relpath: str, document_id: 
     if not isinstance(published, bool):
         bad("published", f"'published' must be true or false, not {published!r}",
             "write 'published: true' or 'published: false'")
+    redirect = values.get("redirect_url")
+    if redirect and not URI_RE.match(redirect):
+        bad("redirect_url", f"redirect_url {redirect!r} is not a full URL",
+            "write the full address, starting with https://")
     match = NUMBER_RE.match(title or "")
     stem = nfc(Path(relpath).stem)
     return (f"{document_id}/{stem}", document_id, title, match.group(1) if match else None,
@@ -235,6 +239,10 @@ def _read_reports(entry: Entry, raw, error) -> None:
         if url is None:
             error("reports", f"statement {entry.id!r}: report {n} has no url",
                   "every report needs 'url:' (and should have 'title:')")
+            return
+        if not URI_RE.match(url):
+            error("reports", f"statement {entry.id!r}: report {n} has no usable url ({url!r})",
+                  "write the full address, starting with https://")
             return
         reports.append((title, url))
     entry.reports = tuple(reports)

@@ -137,6 +137,42 @@ def validate(folder, as_json, jobs):
 
 
 @cli.command()
+@click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
+@click.option("--content", type=click.Path(path_type=Path), default="content",
+              show_default=True, help="Content folder to lint when no PATHS are given.")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
+              show_default=True, help="Output format.")
+@click.option("--strict", is_flag=True, help="Exit with 1 on warnings too.")
+def lint(paths, content, fmt, strict):
+    """Check content without building: every check of the build and editorial checks.
+
+    PATHS are chapter files, document.yaml files or content folders (default: --content).
+    Beyond the build's checks: placeholder reports, report URLs that are not http(s),
+    last_update in the future or before the document's date, deadlines before the document's
+    date, empty summaries, ids that cannot be used as an anchor. Exit code 1 on errors (and on
+    warnings with --strict).
+    """
+    from .lint import lint as run_lint
+    from .schema import PackageSchema
+
+    try:
+        found = run_lint(list(paths), content, PackageSchema.load())
+    except PledgepackError as exc:
+        raise click.ClickException(str(exc)) from None
+    errors = sum(d.severity == ERROR for d in found)
+    warnings = len(found) - errors
+    if fmt == "json":
+        click.echo(json.dumps({"errors": errors, "warnings": warnings,
+                               "diagnostics": [d.to_dict() for d in found]},
+                              indent=2, ensure_ascii=False))
+    else:
+        for diagnostic in found:
+            click.echo(diagnostic.format())
+        click.echo(f"{errors} error(s), {warnings} warning(s)", err=True)
+    sys.exit(1 if errors or (strict and warnings) else 0)
+
+
+@cli.command()
 @click.argument("sql")
 @click.option("--db", type=click.Path(path_type=Path, dir_okay=False), default=None,
               help="Database file [default: the .duckdb file in dist/].")

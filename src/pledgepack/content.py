@@ -226,10 +226,20 @@ def _id_line(result: ChapterResult, sid: str, anchor_line: int | None) -> int | 
     return Lines(fm, fm_line).id_line(sid)
 
 
-def read_content(root: Path | str, schema: PackageSchema, *, include_unpublished: bool = False,
+def read_content(root: Path | str, schema: PackageSchema, **options) -> Content:
+    """Read every document under `root`. Raises ContentError listing every problem on errors;
+    otherwise the content's diagnostics are its warnings. Options as for scan_content."""
+    content = scan_content(root, schema, **options)
+    if any(d.severity == ERROR for d in content.diagnostics):
+        raise ContentError(list(content.diagnostics))
+    return content
+
+
+def scan_content(root: Path | str, schema: PackageSchema, *, include_unpublished: bool = False,
                  document_id: str | None = None, document_title: str | None = None,
                  jobs: int = 1, progress: Progress | None = None) -> Content:
-    """Read every document under `root`. Raises ContentError listing every problem on errors."""
+    """Read every document under `root`, collecting every problem in `diagnostics` (sorted by
+    place) instead of raising; chapters with errors contribute no rows."""
     reader = _Reader(Path(root), schema)
     sources = reader.discover(document_id)
     if document_title and len(sources) > 1:
@@ -266,8 +276,6 @@ def read_content(root: Path | str, schema: PackageSchema, *, include_unpublished
             statements.extend(map(Statement._make, result.statements))
             reports.extend(map(Report._make, result.reports))
     diagnostics = sorted(reader.diagnostics, key=Diagnostic.sort_key)
-    if any(d.severity == ERROR for d in diagnostics):
-        raise ContentError(diagnostics)
     return Content(documents=tuple(documents), sections=tuple(sections),
                    statements=tuple(statements), reports=tuple(reports),
                    diagnostics=tuple(diagnostics))

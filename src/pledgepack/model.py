@@ -82,4 +82,4 @@ class Content(NamedTuple):
     sections: tuple[Section, ...]
     statements: tuple[Statement, ...]
     reports: tuple[Report, ...]
-    diagnostics: tuple  # of errors.Diagnostic: the warnings, when reading succeeded
+    diagnostics: tuple  # of errors.Diagnostic, sorted by place

@@ -11,6 +11,7 @@ from pathlib import Path
 from .schema import DUCKDB_TYPES
 
 EXAMPLES = 3
+URI_PATTERN = r"[A-Za-z][A-Za-z0-9+.-]*:\S+"
 
 
 def quote_ident(name: str) -> str:
@@ -44,6 +45,9 @@ def _field_conditions(field: dict) -> list[tuple[str, str]]:
     if "pattern" in constraints:
         conditions.append(("pattern", f"{col} IS NOT NULL AND NOT regexp_full_match({col}, "
                                       f"{quote_literal(constraints['pattern'])})"))
+    if field.get("format") == "uri":
+        conditions.append(("format", f"{col} IS NOT NULL AND NOT regexp_full_match({col}, "
+                                     f"{quote_literal(URI_PATTERN)})"))
     if "minimum" in constraints:
         conditions.append(("minimum", f"{col} < {constraints['minimum']}"))
     if "maximum" in constraints:

@@ -15,6 +15,8 @@ import yaml
 from .errors import ERROR, Diagnostic
 
 DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+# What frictionless accepts for format "uri": a scheme, then no white space.
+URI_RE = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:\S+$")
 # An alias (*name) can only start a YAML node; used as a cheap test before the exact one.
 ALIAS_HINT_RE = re.compile(r"(?:^|[\s\[{,:-])\*[^\s*]", re.MULTILINE)
 

@@ -1,0 +1,128 @@
+"""pledgepack lint: the build's checks and the editorial ones, as text and JSON."""
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+from pathlib import Path
+
+import yaml
+
+from conftest import REPO, chapter, make_document
+from pledgepack.lint import lint
+from pledgepack.schema import PackageSchema
+
+EDITORIAL = chapter("""\
+    - id: platzhalter
+      status: not_implemented
+      summary: Bericht fehlt noch
+      reports:
+        - title: Test
+          url: http://example.org
+    - id: ftp
+      status: implemented
+      summary: Bericht auf FTP
+      reports:
+        - title: Bericht
+          url: ftp://files.bund.de/bericht.pdf
+    - id: zukunft
+      status: implemented
+      summary: Datiert in die Zukunft
+      last_update: 2999-01-01
+    - id: alt
+      status: not_implemented
+      summary: Älter als das Dokument
+      last_update: 2020-01-01
+      deadline: 2023-12-31
+    - id: leer
+      status: not_implemented
+      summary: ""
+    - id: mit leerzeichen
+      status: not_implemented
+      summary: Kein Anker möglich
+    """, body="[a](#platzhalter) [b](#ftp) [c](#zukunft) [d](#alt) [e](#leer)\n")
+
+
+def lint_cli(run, *args):
+    result = run("lint", *args)
+    return result, json.loads(run("lint", *args, "--format", "json").stdout)
+
+
+def test_editorial_checks_with_place_and_column(tmp_path, run):
+    root = make_document(tmp_path / "content", chapters={"1-kapitel.md": EDITORIAL})
+    result, report = lint_cli(run, "--content", root)
+    path = f"{root}/testland-2024/1-kapitel.md"
+    found = [(d["line"], d["col"], d["severity"], d["message"]) for d in report["diagnostics"]
+             if d["path"] == path]
+    assert found == [
+        (8, 9, "warning", "statement 'platzhalter': report 1 looks like a placeholder ('Test', 'http://example.org')"),
+        (14, 9, "warning", "statement 'ftp': report 1 url 'ftp://files.bund.de/bericht.pdf' is not an http(s) address"),
+        (19, 5, "warning", "statement 'zukunft': last_update 2999-01-01 is in the future (%s)" % dt.date.today()),
+        (23, 5, "warning", "statement 'alt': last_update 2020-01-01 is before the document's date (2024-01-15)"),
+        (24, 5, "warning", "statement 'alt': deadline 2023-12-31 is before the document's date (2024-01-15)"),
+        (27, 5, "warning", "statement 'leer' has an empty summary"),
+        (28, 1, "warning", "statement 'mit leerzeichen' is not anchored in the text"),
+        (28, 5, "error", "id 'mit leerzeichen' cannot be used as an anchor"),
+    ]
+    assert result.exit_code == 1
+    assert report["errors"] == 1 and report["warnings"] == 7
+
+
+def test_text_and_json_agree(shipped, run):
+    result, report = lint_cli(run, "--content", shipped)
+    heads = [line for line in result.stdout.splitlines() if not line.startswith("  hint: ")]
+    hints = [line[len("  hint: "):] for line in result.stdout.splitlines()
+             if line.startswith("  hint: ")]
+    expected = [f"{d['path']}:{d['line']}:{d['col']}: {d['severity']}: {d['message']}"
+                for d in report["diagnostics"]]
+    assert heads == expected and hints == [d["hint"] for d in report["diagnostics"]]
+    assert result.stderr.strip() == f"{report['errors']} error(s), {report['warnings']} warning(s)"
+
+
+def test_shipped_content_lints_without_errors(run, monkeypatch):
+    monkeypatch.chdir(REPO)
+    result, report = lint_cli(run)
+    assert result.exit_code == 0 and report["errors"] == 0
+    assert all(re.match(r"^content/[^:]+:\d+:\d+$", f"{d['path']}:{d['line']}:{d['col']}")
+               for d in report["diagnostics"])
+
+
+def test_strict_fails_on_warnings(tmp_path, run):
+    root = make_document(tmp_path / "content", chapters={"1-kapitel.md": chapter(
+        "- id: a\n  status: implemented\n  summary: A\n  last_update: 2999-01-01\n",
+        body="[A](#a)\n")})
+    assert run("lint", "--content", root).exit_code == 0
+    assert run("lint", "--content", root, "--strict").exit_code == 1
+
+
+def test_paths_report_only_their_own_problems_but_see_the_whole_document(tmp_path, run):
+    root = make_document(tmp_path / "content", chapters={
+        "1-a.md": chapter("- id: x\n  status: implemented\n  summary: X\n", body="[X](#x)\n"),
+        "2-b.md": chapter("- id: x\n  status: broken\n  summary: X\n", body="[X](#x)\n"),
+        "3-c.md": chapter("- id: c\n  status: nope\n  summary: C\n", body="[C](#c)\n")})
+    result, report = lint_cli(run, root / "testland-2024" / "2-b.md")
+    assert [(Path(d["path"]).name, d["message"].split(":")[0]) for d in report["diagnostics"]] == [
+        ("2-b.md", "duplicate id 'x'")]
+    assert result.exit_code == 1
+    _, everything = lint_cli(run, root)
+    assert {Path(d["path"]).name for d in everything["diagnostics"]} == {"2-b.md", "3-c.md"}
+
+
+def test_missing_path_is_an_error(tmp_path, run):
+    result = run("lint", tmp_path / "nope.md")
+    assert result.exit_code == 1 and "no such file or folder" in result.stdout
+
+
+def test_library_lint_is_what_the_cli_prints(tmp_path, run):
+    root = make_document(tmp_path / "content", chapters={"1-kapitel.md": EDITORIAL})
+    found = lint([], root, PackageSchema.load())
+    _, report = lint_cli(run, "--content", root)
+    assert [d.to_dict() for d in found] == report["diagnostics"]
+
+
+def test_pre_commit_hook_runs_the_lint():
+    hooks = yaml.safe_load((REPO / ".pre-commit-hooks.yaml").read_text(encoding="utf-8"))
+    hook = next(h for h in hooks if h["id"] == "pledgepack-lint")
+    assert hook["entry"] == "pledgepack lint" and hook["language"] == "python"
+    assert re.search(hook["files"], "_chapters/digitales.md")
+    assert re.search(hook["files"], "content/bund-2021/document.yaml")
