@@ -36,8 +36,9 @@ validate: $(OUT)/datapackage.json ## Validate dist/ (frictionless, DuckDB, hashe
 test: $(BIN)/pledgepack $(COMPAT)/bin/python ## Set up and run the tests
 	PLEDGEPACK_DUCKDB14_PYTHON=$(CURDIR)/$(COMPAT)/bin/python $(BIN)/python -m pytest
 
-bench: $(BIN)/pledgepack ## Time each build phase on a 100k-statement corpus (needs ../shared/bench)
+bench: $(BIN)/pledgepack ## Time the build on a 100k-statement corpus (needs ../shared/bench) and the lint
 	$(BIN)/python bench/bench_build.py
+	$(BIN)/python bench/bench_lint.py
 
 clean: ## Remove dist/ and the virtual environments
 	rm -rf $(OUT) $(VENV) $(COMPAT) .pytest_cache

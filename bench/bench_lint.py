@@ -1,0 +1,53 @@
+"""How long `pledgepack lint` takes on the shipped content: the pre-commit hook's cost.
+
+Two figures, each the median of --repeat runs: the whole command as a hook runs it
+(a new Python process: interpreter start, imports, lint, output), and the lint call
+alone inside one process. Aim: the whole command under half a second.
+"""
+from __future__ import annotations
+
+import argparse
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--repeat", type=int, default=15)
+    parser.add_argument("--content", type=Path, default=REPO / "content")
+    args = parser.parse_args()
+    command = [str(Path(sys.executable).parent / "pledgepack"), "lint", "--content",
+               str(args.content)]
+    whole = []
+    for _ in range(args.repeat):
+        started = time.perf_counter()
+        subprocess.run(command, capture_output=True, check=False)
+        whole.append(time.perf_counter() - started)
+
+    from pledgepack.lint import lint
+    from pledgepack.schema import PackageSchema
+
+    schema = PackageSchema.load()
+    inside = []
+    for _ in range(args.repeat):
+        started = time.perf_counter()
+        found = lint([], args.content, schema)
+        inside.append(time.perf_counter() - started)
+    files = len(list(args.content.rglob("*.md")))
+    print(f"pledgepack lint on {args.content} ({files} chapter files, {len(found)} diagnostics), "
+          f"{args.repeat} runs")
+    print(f"  whole command (new process)  median {statistics.median(whole):.3f} s  "
+          f"min {min(whole):.3f}  max {max(whole):.3f}")
+    print(f"  lint call in one process     median {statistics.median(inside):.3f} s  "
+          f"min {min(inside):.3f}  max {max(inside):.3f}")
+    print(f"  aim: whole command under 0.5 s: {'met' if statistics.median(whole) < 0.5 else 'MISSED'}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
