@@ -89,7 +89,7 @@ def read_chapter(path: Path, display: str, relpath: str, document_id: str,
         return result
     section = _section(meta, lines, display, relpath, document_id, body, diags)
     entries = _entries(meta, lines, display, diags, statuses, measures)
-    anchors = _find_anchors(text, body_start, display, diags)
+    anchors = find_anchors(text, body_start, display, diags)
     if any(d.severity == ERROR for d in diags):
         return result
     result.section = section
@@ -248,7 +248,7 @@ def _read_reports(entry: Entry, raw, error) -> None:
     entry.reports = tuple(reports)
 
 
-def _find_anchors(text: str, body_start: int, display: str,
+def find_anchors(text: str, body_start: int, display: str,
                   diags: list[Diagnostic]) -> list[tuple[str, str, int, int]]:
     """(id, quote, line, col) of every [text](#id) in the body, in order."""
     anchors = []

@@ -173,6 +173,40 @@ def lint(paths, content, fmt, strict):
 
 
 @cli.command()
+@click.argument("files", nargs=-1, type=click.Path(path_type=Path))
+@click.option("--content", type=click.Path(path_type=Path), default="content",
+              show_default=True, help="Folder whose chapters to sync when no FILES are given.")
+@click.option("--date", default=None,
+              help="last_update of the new entries, YYYY-MM-DD [default: today].")
+@click.option("--check", is_flag=True,
+              help="Only report what would change; exit with 1 if anything would.")
+def sync(files, content, date, check):
+    """Add a front-matter entry for every anchor that has none.
+
+    Each new entry gets the anchor's id, its text as summary, status not_implemented and
+    last_update --date, in anchor order after the existing entries. Existing entries and every
+    other byte of the file stay as they are; a second run changes nothing.
+    """
+    from .sync import sync_files
+
+    try:
+        results = sync_files(list(files) or [content], date, check=check)
+    except PledgepackError as exc:
+        raise click.ClickException(str(exc)) from None
+    verb = "would add" if check else "added"
+    for result in results:
+        _print_diagnostics(result.diagnostics)
+        if result.changed:
+            click.echo(f"{result.path}: {verb} {len(result.added)} statement(s): "
+                       + ", ".join(result.added))
+    changed = sum(r.changed for r in results)
+    failed = sum(not r.ok for r in results)
+    click.echo(f"{len(results)} file(s), {changed} {'to change' if check else 'changed'}, "
+               f"{failed} with errors", err=True)
+    sys.exit(1 if failed or (check and changed) else 0)
+
+
+@cli.command()
 @click.argument("sql")
 @click.option("--db", type=click.Path(path_type=Path, dir_okay=False), default=None,
               help="Database file [default: the .duckdb file in dist/].")

@@ -23,11 +23,11 @@ ALIAS_HINT_RE = re.compile(r"(?:^|[\s\[{,:-])\*[^\s*]", re.MULTILINE)
 _BaseLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
-class _Loader(_BaseLoader):
+class Loader(_BaseLoader):
     """Safe libyaml loader that leaves dates as text, so that we parse and report them."""
 
 
-_Loader.yaml_implicit_resolvers = {
+Loader.yaml_implicit_resolvers = {
     key: [(tag, rx) for tag, rx in resolvers if tag != "tag:yaml.org,2002:timestamp"]
     for key, resolvers in _BaseLoader.yaml_implicit_resolvers.items()
 }
@@ -35,7 +35,7 @@ _Loader.yaml_implicit_resolvers = {
 
 class _Handler(frontmatter.YAMLHandler):
     def load(self, fm, **kwargs):
-        kwargs["Loader"] = _Loader
+        kwargs["Loader"] = Loader
         return super().load(fm, **kwargs)
 
 
@@ -78,7 +78,7 @@ def load_yaml(text: str, first_line: int):
     """Parse YAML text that starts at `first_line` of its file; raise YamlProblem on bad input."""
     try:
         if ALIAS_HINT_RE.search(text):
-            for event in yaml.parse(text, Loader=_Loader):
+            for event in yaml.parse(text, Loader=Loader):
                 if isinstance(event, yaml.AliasEvent):
                     line = first_line + event.start_mark.line if event.start_mark else first_line
                     raise YamlProblem(line, "YAML aliases (*name) are not allowed",
