@@ -63,9 +63,17 @@ class ChapterResult:
 
 def read_chapter(path: Path, display: str, relpath: str, document_id: str,
                  statuses: frozenset, measures: frozenset) -> ChapterResult:
+    return parse_chapter(path.read_bytes(), path, display, relpath, document_id, statuses,
+                         measures)
+
+
+def parse_chapter(raw: bytes, path: Path, display: str, relpath: str, document_id: str,
+                  statuses: frozenset, measures: frozenset) -> ChapterResult:
+    """A chapter from its bytes (a file, or a blob of the git history); `path` is where
+    messages send the reader, `relpath` its path inside the content folder."""
     result = ChapterResult(path=path, display=display)
     diags = result.diagnostics
-    text = decode(path.read_bytes(), display, diags)
+    text = decode(raw, display, diags)
     if text is None:
         return result
     parts = split_front_matter(text)
