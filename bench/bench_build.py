@@ -56,6 +56,11 @@ REPO = Path(__file__).resolve().parent.parent
 CORPUS_SCRIPT_ENV = "PLEDGEPACK_CORPUS_SCRIPT"
 DEFAULT_CORPUS_SCRIPT = REPO.parent / "shared" / "bench" / "make_corpus.py"
 PHASES = ("parse", "tables", "write", "validate", "duckdb")
+# Inside validate: checks run in the build process, while frictionless reads the CSV rows in
+# worker processes ("frictionless rows" sums their seconds; "frictionless wait" is how long
+# the build process then still waited for them).
+VALIDATE_CHECKS = ("descriptor", "files", "parquet", "csv-parquet", "frictionless wait",
+                   "frictionless rows")
 RSS_COLUMNS = ("rss_main", "rss_child", "rss_worker")
 CHILD_FLAG = "--child"
 MIB = 1024 * 1024
@@ -167,7 +172,8 @@ def child_build(corpus: Path, out: Path) -> dict:
     total = time.perf_counter() - started
     worker_kib = sampler.stop()
     stop_forkserver()
-    return {"timings": result.timings, "total": total, "counts": result.counts,
+    return {"timings": result.timings, "validate": result.report.timings, "total": total,
+            "counts": result.counts,
             "module": str(Path(pledgepack.__file__).parent), "rss_worker_kib": worker_kib,
             **peak_rss()}
 
@@ -230,6 +236,8 @@ def measure(corpus: Path, work: Path, repeat: int) -> list[dict]:
         row["rss_main"] = built["rss_self_kib"] / 1024
         row["rss_child"] = built["rss_children_kib"] / 1024
         row["rss_worker"] = (built["rss_worker_kib"] or 0) / 1024
+        for check in VALIDATE_CHECKS:
+            row[f"validate:{check}"] = built["validate"].get(check, 0.0)
         rows.append({"row": row, "floor": floor, "build": built})
     return rows
 
@@ -266,6 +274,10 @@ def print_medians(runs: list[dict]) -> None:
                        ("other", "other (outside phases)"), ("total", "total build")):
         value = median(runs, key)
         print(f"  {label:<30} {value:8.3f}   {100 * value / total:9.1f}")
+    print()
+    print("inside validate (medians, seconds)")
+    for check in VALIDATE_CHECKS:
+        print(f"  {check:<30} {median(runs, f'validate:{check}'):8.3f}")
     print()
     print("peak RSS (MiB)")
     print(f"  {'yaml floor process':<30} {median(runs, 'rss_floor'):8.1f}")

@@ -12,6 +12,7 @@ import gc
 import json
 import time
 from concurrent.futures import Future, ProcessPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -49,6 +50,9 @@ class Report:
     problems: list[Problem] = field(default_factory=list)
     resources: dict[str, dict] = field(default_factory=dict)
     seconds: float = 0.0
+    # Wall seconds per check in this process; "frictionless rows" sums the seconds each CSV's
+    # frictionless run took, in whichever process ran it.
+    timings: dict[str, float] = field(default_factory=dict)
 
     @property
     def valid(self) -> bool:
@@ -72,6 +76,7 @@ def _frictionless_csv(descriptor: dict, basepath: str) -> list[dict]:
     """Validate one CSV resource with frictionless; foreign keys are checked with DuckDB."""
     from frictionless import Resource
 
+    started = time.perf_counter()
     descriptor = json.loads(json.dumps(descriptor))
     descriptor["schema"].pop("foreignKeys", None)
     report = Resource.from_descriptor(descriptor, basepath=basepath).validate(
@@ -81,7 +86,7 @@ def _frictionless_csv(descriptor: dict, basepath: str) -> list[dict]:
             "field": getattr(e, "field_name", None)} for e in errors]
     task = report.tasks[0] if report.tasks else None
     rows = task.stats.get("rows") if task else None
-    return [{"rows": rows}] + out
+    return [{"rows": rows, "seconds": time.perf_counter() - started}] + out
 
 
 def validate_package(folder: Path | str, *, jobs: int = 2) -> Report:
@@ -98,15 +103,18 @@ def validate_package(folder: Path | str, *, jobs: int = 2) -> Report:
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         problem(Problem("descriptor", None, f"{path} is not valid JSON: {exc}"))
         return report
-    from frictionless import Package
+    clock = _Clock(report.timings)
+    with clock("descriptor"):
+        from frictionless import Package
 
-    for error in Package.validate_descriptor(descriptor, basepath=str(folder)).flatten(
-            ["type", "message"]):
-        problem(Problem(error[0], None, error[1]))
+        for error in Package.validate_descriptor(descriptor, basepath=str(folder)).flatten(
+                ["type", "message"]):
+            problem(Problem(error[0], None, error[1]))
     if descriptor.get("$schema") != "https://datapackage.org/profiles/2.0/datapackage.json":
         problem(Problem("descriptor", None, "not declared as Data Package v2 ($schema)"))
     resources = [r for r in descriptor.get("resources", []) if isinstance(r, dict)]
-    files = _check_files(folder, resources, report)
+    with clock("files"):
+        files = _check_files(folder, resources, report)
     csv_resources = [r for r in resources if r.get("format") == "csv" and r["name"] in files]
     parquet = {r["name"]: files[r["name"]] for r in resources
                if r.get("format") == "parquet" and r["name"] in files}
@@ -115,28 +123,46 @@ def validate_package(folder: Path | str, *, jobs: int = 2) -> Report:
     if jobs > 1 and csv_bytes >= PARALLEL_MIN_BYTES:
         import multiprocessing
 
-        context = multiprocessing.get_context("forkserver")
-        context.set_forkserver_preload(["frictionless"])
-        pool = ProcessPoolExecutor(max_workers=jobs, mp_context=context, initializer=gc.disable)
+        pool = ProcessPoolExecutor(max_workers=jobs, initializer=gc.disable,
+                                   mp_context=multiprocessing.get_context("forkserver"))
     try:
-        pending: dict[str, Future | list] = {}
+        pending: dict[str, Future] = {}
         for resource in sorted(csv_resources, key=lambda r: -files[r["name"]].stat().st_size):
             if pool:
                 pending[resource["name"]] = pool.submit(_frictionless_csv, resource, str(folder))
-        _check_parquet(resources, parquet, report)
-        _compare_csv_parquet(resources, files, report)
-        for resource in csv_resources:
-            name = resource["name"]
-            result = (pending[name].result() if name in pending
-                      else _frictionless_csv(resource, str(folder)))
-            report.resources[name]["rows"] = result[0]["rows"]
-            for item in result[1:]:
-                problem(Problem(item["check"], name, item["message"], item["row"], item["field"]))
+        with clock("parquet"):
+            _check_parquet(resources, parquet, report)
+        with clock("csv-parquet"):
+            _compare_csv_parquet(resources, files, report)
+        with clock("frictionless wait"):
+            for resource in csv_resources:
+                name = resource["name"]
+                result = (pending[name].result() if name in pending
+                          else _frictionless_csv(resource, str(folder)))
+                report.resources[name]["rows"] = result[0]["rows"]
+                report.timings["frictionless rows"] = (report.timings.get("frictionless rows", 0.0)
+                                                       + result[0]["seconds"])
+                for item in result[1:]:
+                    problem(Problem(item["check"], name, item["message"], item["row"],
+                                    item["field"]))
     finally:
         if pool:
             pool.shutdown()
     report.seconds = time.perf_counter() - started
     return report
+
+
+class _Clock:
+    def __init__(self, timings: dict[str, float]):
+        self.timings = timings
+
+    @contextmanager
+    def __call__(self, name: str):
+        started = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.timings[name] = self.timings.get(name, 0.0) + time.perf_counter() - started
 
 
 def _check_files(folder: Path, resources: list[dict], report: Report) -> dict[str, Path]:
