@@ -206,6 +206,40 @@ def sync(files, content, date, check):
     sys.exit(1 if failed or (check and changed) else 0)
 
 
+@cli.command("import")
+@click.argument("source", type=click.Path(path_type=Path, exists=True, dir_okay=False))
+@click.option("--document", "document_id", required=True,
+              help="Id of the new document: the folder name under --content.")
+@click.option("--title", default=None,
+              help="Title of the document [default: its first heading or title line].")
+@click.option("--kind", default=None,
+              help="Kind of document: coalition_agreement, resolution, position_paper, "
+                   "amendment or other.")
+@click.option("--content", type=click.Path(path_type=Path), default="content",
+              show_default=True, help="Content folder to write the document into.")
+@click.option("--force", is_flag=True, help="Replace an existing document folder.")
+def import_(source, document_id, title, kind, content, force):
+    """Turn a plain text or Markdown document into a content folder to mark up.
+
+    Writes <content>/<document>/document.yaml and one chapter per top-level part, each with
+    front matter and 'statements: []', ready for marking pledges as [text](#id) and running
+    'pledgepack sync'. Text extracted from a PDF is cleaned: words hyphenated across lines are
+    joined, broken lines become paragraphs, page furniture and bullet glyphs go, headings
+    become Markdown headings.
+    """
+    from .importer import import_document
+
+    try:
+        result = import_document(source, content, document_id, title=title, force=force,
+                                 kind=kind)
+    except PledgepackError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"imported {source} as {result.folder}: {result.title!r}, "
+               f"{len(result.chapters)} chapter(s)")
+    for chapter_path in result.chapters:
+        click.echo(f"  {chapter_path}")
+
+
 @cli.command()
 @click.argument("sql")
 @click.option("--db", type=click.Path(path_type=Path, dir_okay=False), default=None,
