@@ -319,15 +319,18 @@ def test_a_bad_date_is_refused(tmp_path, date):
         sync_files([tmp_path], date)
 
 
-def test_sync_command_check_then_write_then_build(shipped, tmp_path, run):
-    berlin = shipped / "berlin-2021" / "19-4-digitalisierung.md"
+def test_sync_command_check_then_write_then_build(tmp_path, run):
+    seed = Path(__file__).parent / "fixtures" / "seed-003-19-4-digitalisierung.md"
+    root = make_document(tmp_path / "content", name="berlin-2021",
+                         chapters={"19-4-digitalisierung.md": seed.read_text(encoding="utf-8")})
+    berlin = root / "berlin-2021" / "19-4-digitalisierung.md"
     before = berlin.read_bytes()
-    check = run("sync", "--content", shipped, "--check", "--date", "2021-11-29")
+    check = run("sync", "--content", root, "--check", "--date", "2021-11-29")
     assert check.exit_code == 1 and berlin.read_bytes() == before
     assert "would add 16 statement(s): organisationseinheit, cdo," in check.stdout
     assert 'lacks "#"' in check.stderr
-    assert run("sync", "--content", shipped, "--date", "2021-11-29").exit_code == 0
+    assert run("sync", "--content", root, "--date", "2021-11-29").exit_code == 0
     assert run("sync", berlin, "--check", "--date", "2022-01-01").exit_code == 0
-    result = run("build", "--content", shipped, "--out", tmp_path / "dist")
+    result = run("build", "--content", root, "--out", tmp_path / "dist")
     assert result.exit_code == 0 and "has no front-matter entry" not in result.stderr
-    assert "56 statements" in result.stdout
+    assert "16 statements" in result.stdout and 'lacks "#"' in result.stderr
