@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pyarrow.parquet as pq
 import pytest
 import yaml
 
@@ -474,3 +475,24 @@ def test_round_trip_through_the_content_reader(tmp_path):
     assert [d.message for d in result.diagnostics] == [
         "anchor #stelle has no front-matter entry; published as not_implemented with the "
         "anchor text as summary"]
+
+
+def test_cli_round_trip_import_mark_sync_build(tmp_path, run):
+    content = tmp_path / "content"
+    result = run("import", source(tmp_path, PDF), "--document", "papier", "--content", content,
+                 "--kind", "position_paper")
+    assert result.exit_code == 0 and "imported" in result.stdout
+    chapter = content / "papier" / "1-verwaltung-modernisieren.md"
+    text = chapter.read_text(encoding="utf-8")
+    chapter.write_text(text.replace("eigene Geschäftsstelle", "[eigene Geschäftsstelle](#stelle)"),
+                       encoding="utf-8")
+    assert run("sync", "--content", content, "--date", "2024-03-01").exit_code == 0
+    built = run("build", "--content", content, "--out", tmp_path / "dist")
+    assert built.exit_code == 0 and "warning" not in built.stderr
+    rows = pq.read_table(tmp_path / "dist" / "data" / "statements.parquet").to_pylist()
+    assert [(r["statement_id"], r["summary"], r["status"], r["last_update"].isoformat())
+            for r in rows] == [("papier/stelle", "eigene Geschäftsstelle", "not_implemented",
+                                "2024-03-01")]
+    again = run("import", source(tmp_path, PDF), "--document", "papier", "--content", content)
+    assert again.exit_code == 1 and "--force" in again.stderr and "Traceback" not in again.output
+    assert "[eigene Geschäftsstelle](#stelle)" in chapter.read_text(encoding="utf-8")
