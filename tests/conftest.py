@@ -1,7 +1,9 @@
 """Shared builders for the tests: small content folders made in tmp_path, and a CLI runner."""
 from __future__ import annotations
 
+import os
 import shutil
+import subprocess
 import textwrap
 from pathlib import Path
 
@@ -11,6 +13,8 @@ from click.testing import CliRunner
 from pledgepack.cli import cli
 
 REPO = Path(__file__).resolve().parents[1]
+GIT_DATE = "2024-01-01T10:00:00+00:00"
+GIT_AUTHOR = "Alex Beispiel"
 SHIPPED_CONTENT = REPO / "content"
 
 DOCUMENT_YAML = """\
@@ -100,3 +104,44 @@ def run():
         return runner.invoke(cli, [str(a) for a in args], catch_exceptions=False)
 
     return invoke
+
+
+class Repo:
+    """A git repository in a folder, committed to with fixed names and dates."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        path.mkdir(parents=True, exist_ok=True)
+        self.git("init", "-q", "-b", "main")
+
+    def git(self, *args: str, when: str = GIT_DATE, author: str = GIT_AUTHOR,
+            authored: str | None = None) -> str:
+        env = {**os.environ, "GIT_AUTHOR_NAME": author, "GIT_AUTHOR_EMAIL": "author@example.org",
+               "GIT_AUTHOR_DATE": authored or when, "GIT_COMMITTER_DATE": when,
+               "GIT_CONFIG_GLOBAL": os.devnull, "GIT_CONFIG_NOSYSTEM": "1"}
+        proc = subprocess.run(["git", "-c", "user.name=Redaktion", "-c", "user.email=r@example.org",
+                               "-c", "commit.gpgsign=false", "-C", str(self.path), *args],
+                              env=env, capture_output=True, text=True, check=True)
+        return proc.stdout.strip()
+
+    def commit(self, files: dict[str, str | None], message: str = "edit", when: str = GIT_DATE,
+               author: str = GIT_AUTHOR, authored: str | None = None) -> str:
+        """Write (text) or delete (None) files, commit them all; the new commit's sha."""
+        for name, text in files.items():
+            path = self.path / name
+            if text is None:
+                path.unlink()
+            else:
+                path.parent.mkdir(parents=True, exist_ok=True)
+                path.write_text(text, encoding="utf-8")
+        self.git("add", "-A")
+        self.git("commit", "-q", "--allow-empty", "-m", message, when=when, author=author,
+                 authored=authored)
+        return self.head()
+
+    def head(self) -> str:
+        return self.git("rev-parse", "HEAD")
+
+
+def make_repo(tmp_path: Path) -> Repo:
+    return Repo(tmp_path / "repo")

@@ -61,7 +61,7 @@ def write_in_document(content: Path, text: str | bytes, name: str = CHAPTER_FILE
 
 def reported(stderr: str) -> list[Reported]:
     """The diagnostics on stderr; each must be one `place: severity: message` line and a hint."""
-    lines = [line for line in stderr.splitlines() if not line.startswith("Error: ")]
+    lines = [line for line in stderr.splitlines() if not line.startswith(("Error: ", "note: "))]
     assert len(lines) % 2 == 0, stderr
     found = []
     for head, hint in zip(lines[::2], lines[1::2]):

@@ -60,7 +60,9 @@ def test_shipped_content_publishes_all_five_documents(shipped, tmp_path, run):
     chapter_file = f"{shipped}/berlin-2021/19-4-digitalisierung.md"
     assert result.stderr.splitlines() == [
         f'{chapter_file}:113:62: warning: anchor "(itdz-finanzierung)" lacks "#"',
-        "  hint: write [text](#itdz-finanzierung) to mark the pledge, or give the link a full URL"]
+        "  hint: write [text](#itdz-finanzierung) to mark the pledge, or give the link a full URL",
+        f"note: {shipped} is not in a git repository: status_history holds one snapshot row per "
+        "statement"]
     documents = {d["document_id"]: d for d in pq.read_table(out / "data/documents.parquet").to_pylist()}
     assert documents["berlin-2021"]["jurisdiction"] == "DE-BE"
     assert documents["bitkom-2020"]["kind"] == "position_paper"

@@ -16,10 +16,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .content import read_content
+from .gitio import cache_folder, find_repository
+from .history import GitHistory, document_folders
+from .history import git_history as read_git_history
 from .errors import ERROR, WARNING, ContentError, Diagnostic, PackageInvalid, PledgepackError
 from .package import DESCRIPTOR, build_descriptor, created_timestamp, write_descriptor
 from .schema import PackageSchema
 from .tables import build_tables
+from .timeline import merge_history
 from .validate import Report, validate_package
 from .views import write_database, write_views_sql
 from .writers import write_tables
@@ -34,6 +38,8 @@ class BuildResult:
     diagnostics: list[Diagnostic]
     report: Report
     timings: dict[str, float] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+    history: GitHistory | None = None
 
     @property
     def warnings(self) -> list[Diagnostic]:
@@ -97,6 +103,7 @@ def build(content: Path | str = "content", out: Path | str = "dist", *,
           descriptor: Path | str | None = None, include_unpublished: bool = False,
           strict: bool = False, document_id: str | None = None,
           document_title: str | None = None, jobs: int | None = None,
+          git_history: bool = True, allow_shallow: bool = False,
           progress: Progress | None = None) -> BuildResult:
     """Build the package from `content` into `out`. Raises ContentError, PackageInvalid or
     PledgepackError; in every such case `out` is left as it was."""
@@ -113,13 +120,23 @@ def build(content: Path | str = "content", out: Path | str = "dist", *,
         if strict and diagnostics:
             raise ContentError([Diagnostic(d.path, d.line, ERROR, d.message, d.hint, d.col)
                                 for d in diagnostics])
-        tables = phases.run("tables", build_tables, schema, model)
+        notes: list[str] = []
+        history = None
+        if git_history:
+            history = phases.run("history", _git_history, content, schema, document_id,
+                                 allow_shallow, jobs, progress, notes)
+        else:
+            notes.append("--no-git-history: status_history holds one snapshot row per statement")
+        rows = (merge_history(model, history.changes if history else None)
+                if history or model.recorded else None)
+        tables = phases.run("tables", build_tables, schema, model, rows)
         out.parent.mkdir(parents=True, exist_ok=True)
         tmp = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}.tmp-"))
         try:
             os.chmod(tmp, 0o755)
             paths = phases.run("write", write_tables, tables, tmp)
-            package = build_descriptor(schema, paths, tmp, model, created_timestamp(content))
+            package = build_descriptor(schema, paths, tmp, model, created_timestamp(content),
+                                       history_note=_history_note(history))
             phases.run("write", write_descriptor, package, tmp)
             report = phases.run("validate", validate_package, tmp, jobs=jobs)
             if not report.valid:
@@ -134,4 +151,32 @@ def build(content: Path | str = "content", out: Path | str = "dist", *,
     report.folder = str(out)
     counts = {name: table.num_rows for name, table in tables.items()}
     return BuildResult(out=out, counts=counts, diagnostics=diagnostics, report=report,
-                       timings=phases.timings)
+                       timings=phases.timings, notes=notes, history=history)
+
+
+def _git_history(content: Path, schema: PackageSchema, document_id: str | None,
+                 allow_shallow: bool, jobs: int, progress: Progress | None,
+                 notes: list[str]) -> GitHistory | None:
+    repo = find_repository(content)
+    history = read_git_history(
+        content, document_folders(content, document_id), statuses=frozenset(schema.statuses),
+        measures=frozenset(schema.measures), allow_shallow=allow_shallow,
+        cache_dir=cache_folder(repo) if repo else None, jobs=jobs, progress=progress)
+    if history is None:
+        notes.append(f"{content} is not in a git repository: status_history holds one snapshot "
+                     "row per statement")
+    else:
+        notes.extend(history.notes)
+    return history
+
+
+def _history_note(history: GitHistory | None) -> str | None:
+    if history is None or history.head is None:
+        return None
+    note = (f"Built from the git history of the content: {history.commits} commits, "
+            f"{history.first_commit} to {history.head}.")
+    if history.shallow:
+        note += (f" The repository is a shallow clone: the history starts at commit "
+                 f"{history.first_commit}, where every statement appears as added; earlier "
+                 "events are missing.")
+    return note

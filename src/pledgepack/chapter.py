@@ -25,7 +25,8 @@ SPACE_RE = re.compile(r"\s+")
 LIST_DELIMITER = ";"
 
 STATEMENT_KEYS = frozenset({"id", "summary", "status", "last_update", "deadline", "categories",
-                            "reports", "responsible", "measure"})
+                            "reports", "responsible", "measure", "history"})
+HISTORY_KEYS = frozenset({"date", "status", "note", "url"})
 
 
 @dataclass(slots=True)
@@ -42,6 +43,7 @@ class Entry:
     responsible: str | None = None
     measure: str | None = None
     reports: tuple[tuple[str | None, str], ...] = ()
+    history: tuple[tuple[str, str, str | None, str | None], ...] = ()
 
 
 @dataclass(slots=True)
@@ -54,6 +56,7 @@ class ChapterResult:
     section: tuple | None = None
     statements: list[tuple] = field(default_factory=list)
     reports: list[tuple] = field(default_factory=list)
+    recorded: list[tuple] = field(default_factory=list)
     diagnostics: list[Diagnostic] = field(default_factory=list)
 
     @property
@@ -205,6 +208,8 @@ def _read_entry(index: int, raw, lines: Lines, display: str, diags: list[Diagnos
         _read_categories(entry, raw["categories"], error)
     if "reports" in raw:
         _read_reports(entry, raw["reports"], error)
+    if "history" in raw:
+        _read_history(entry, raw["history"], error, statuses)
     if not STATEMENT_KEYS.issuperset(raw):
         for key in sorted(set(raw) - STATEMENT_KEYS, key=str):
             diags.append(Diagnostic(display, lines.entry(index, str(key)), WARNING,
@@ -254,6 +259,39 @@ def _read_reports(entry: Entry, raw, error) -> None:
             return
         reports.append((title, url))
     entry.reports = tuple(reports)
+
+
+def _read_history(entry: Entry, raw, error, statuses: frozenset) -> None:
+    """'history:' entries: date, status, and optionally note and url, for events that predate
+    the repository."""
+    if raw is None:
+        return
+    hint = "write '- date: YYYY-MM-DD' and 'status: ...' items (optionally note, url)"
+    if not isinstance(raw, list):
+        error("history", f"statement {entry.id!r}: 'history' must be a list", hint)
+        return
+    events = []
+    for n, item in enumerate(raw, 1):
+        if not isinstance(item, dict) or not HISTORY_KEYS.issuperset(item):
+            error("history", f"statement {entry.id!r}: history entry {n} is not a mapping of "
+                             f"{', '.join(sorted(HISTORY_KEYS))}", hint)
+            return
+        try:
+            date = parse_date(item.get("date"))
+            note, url = text_value(item.get("note")), text_value(item.get("url"))
+        except (ValueError, TypeError):
+            date = None
+        if date is None or item.get("status") not in statuses:
+            error("history", f"statement {entry.id!r}: history entry {n} needs a date "
+                             f"(YYYY-MM-DD) and a known status, has {item.get('date')!r} and "
+                             f"{item.get('status')!r}", hint)
+            return
+        if url is not None and not URI_RE.match(url):
+            error("history", f"statement {entry.id!r}: history entry {n} has no usable url "
+                             f"({url!r})", "write the full address, starting with https://")
+            return
+        events.append((date, item["status"], note, url))
+    entry.history = tuple(events)
 
 
 def find_anchors(text: str, body_start: int, display: str,
@@ -338,3 +376,5 @@ def _merge(result: ChapterResult, section_id: str, document_id: str, entries: li
                                   line, anchor is not None))
         result.reports.extend((statement_id, n, title, url)
                               for n, (title, url) in enumerate(entry.reports, 1))
+        result.recorded.extend((statement_id, date, status, note, url, result.section[8])
+                               for date, status, note, url in entry.history)

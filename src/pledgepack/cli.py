@@ -82,8 +82,12 @@ def cli():
                                  "datapackage.json].")
 @click.option("--jobs", type=click.IntRange(1, 64), default=None,
               help="Worker processes for parsing and validation [default: up to 2].")
+@click.option("--no-git-history", is_flag=True,
+              help="Do not read the git history: one snapshot row per statement.")
+@click.option("--allow-shallow", is_flag=True,
+              help="In a shallow clone, start the history at the shallow boundary.")
 def build(content, out, descriptor, include_unpublished, strict, document_id, document_title,
-          jobs):
+          jobs, no_git_history, allow_shallow):
     """Build the data package from the content folder into --out."""
     from .build import build as run_build
 
@@ -92,6 +96,7 @@ def build(content, out, descriptor, include_unpublished, strict, document_id, do
         result = run_build(content, out, descriptor=descriptor,
                            include_unpublished=include_unpublished, strict=strict,
                            document_id=document_id, document_title=document_title, jobs=jobs,
+                           git_history=not no_git_history, allow_shallow=allow_shallow,
                            progress=progress)
     except ContentError as exc:
         progress.clear()
@@ -110,6 +115,8 @@ def build(content, out, descriptor, include_unpublished, strict, document_id, do
         raise click.ClickException(str(exc)) from None
     progress.clear()
     _print_diagnostics(result.diagnostics)
+    for note in result.notes:
+        click.echo(f"note: {note}", err=True)
     counts = result.counts
     click.echo(f"built {result.out}: {counts['documents']} documents, {counts['sections']} "
                f"sections, {counts['statements']} statements, {counts['reports']} reports "
@@ -240,22 +247,51 @@ def import_(source, document_id, title, kind, content, force):
         click.echo(f"  {chapter_path}")
 
 
-@cli.command()
-@click.argument("sql")
-@click.option("--db", type=click.Path(path_type=Path, dir_okay=False), default=None,
-              help="Database file [default: the .duckdb file in dist/].")
-@click.option("--format", "fmt", type=click.Choice(["table", "csv", "json"]), default="table",
-              show_default=True, help="Output format.")
-def query(sql, db, fmt):
-    """Run SQL against the package's DuckDB views and print the result."""
-    from .query import QueryError, find_database, render, run_query
+def database_options(fn):
+    """--db and --format, shared by the commands that read the package's DuckDB file."""
+    @click.option("--db", type=click.Path(path_type=Path, dir_okay=False), default=None,
+                  help="Database file [default: the .duckdb file in dist/].")
+    @click.option("--format", "fmt", type=click.Choice(["table", "csv", "json"]),
+                  default="table", show_default=True, help="Output format.")
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        return fn(*args, **kwargs)
+
+    return wrapper
+
+
+def _print_result(fetch, db: Path | None, fmt: str) -> None:
+    """Run fetch(database) -> (columns, rows) and print the rows, or fail with the message."""
+    from .query import QueryError, find_database, render
 
     try:
-        db = db or find_database(Path("dist"))
-        columns, rows = run_query(db, sql)
+        columns, rows = fetch(db or find_database(Path("dist")))
     except (QueryError, PledgepackError) as exc:
         raise click.ClickException(str(exc)) from None
     click.echo(render(columns, rows, fmt), nl=False)
+
+
+@cli.command()
+@click.argument("sql")
+@database_options
+def query(sql, db, fmt):
+    """Run SQL against the package's DuckDB views and print the result."""
+    from .query import run_query
+
+    _print_result(lambda database: run_query(database, sql), db, fmt)
+
+
+@cli.command()
+@click.argument("statement_id")
+@database_options
+def history(statement_id, db, fmt):
+    """Print a statement's status timeline: every event with its date, commit and author.
+
+    STATEMENT_ID is <document_id>/<id>, e.g. bund-2021/glasfaser.
+    """
+    from .query import statement_timeline
+
+    _print_result(lambda database: statement_timeline(database, statement_id), db, fmt)
 
 
 def main() -> None:

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from .chapter import LIST_DELIMITER, ChapterResult, read_chapter
 from .errors import ERROR, WARNING, ContentError, Diagnostic
-from .model import Content, Document, Report, Section, Statement
+from .model import Content, Document, Recorded, Report, Section, Statement
 from .schema import PackageSchema
 from .yamltext import (Lines, YamlProblem, decode, load_yaml, nfc, parse_date,
                        split_front_matter, text_value)
@@ -255,7 +255,7 @@ def scan_content(root: Path | str, schema: PackageSchema, *, include_unpublished
             tasks.append((path, reader.display(path), path.relative_to(reader.root).as_posix(),
                           source.document_id, statuses, measures))
     results = _read_all(tasks, jobs, progress)
-    sections, statements, reports = [], [], []
+    sections, statements, reports, recorded = [], [], [], []
     first_use: dict[tuple[str, str], tuple[ChapterResult, int | None]] = {}
     for result in results:
         reader.diagnostics.extend(result.diagnostics)
@@ -275,7 +275,8 @@ def scan_content(root: Path | str, schema: PackageSchema, *, include_unpublished
             sections.append(Section._make(result.section))
             statements.extend(map(Statement._make, result.statements))
             reports.extend(map(Report._make, result.reports))
+            recorded.extend(map(Recorded._make, result.recorded))
     diagnostics = sorted(reader.diagnostics, key=Diagnostic.sort_key)
     return Content(documents=tuple(documents), sections=tuple(sections),
                    statements=tuple(statements), reports=tuple(reports),
-                   diagnostics=tuple(diagnostics))
+                   diagnostics=tuple(diagnostics), recorded=tuple(recorded))

@@ -73,6 +73,19 @@ class StatusChange(NamedTuple):
     path: str | None = None
     last_update: str | None = None
     note: str | None = None
+    url: str | None = None
+
+
+class Recorded(NamedTuple):
+    """A status event written by hand in a statement's 'history:' list, for events that
+    predate the repository."""
+
+    statement_id: str
+    date: str
+    status: str
+    note: str | None
+    url: str | None
+    path: str
 
 
 class Content(NamedTuple):
@@ -83,3 +96,4 @@ class Content(NamedTuple):
     statements: tuple[Statement, ...]
     reports: tuple[Report, ...]
     diagnostics: tuple  # of errors.Diagnostic, sorted by place
+    recorded: tuple[Recorded, ...] = ()

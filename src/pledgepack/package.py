@@ -52,7 +52,9 @@ def _parquet_schema(table_schema: dict) -> dict:
 
 
 def build_descriptor(schema: PackageSchema, paths: dict[str, dict[str, Path]], out: Path,
-                     content: Content, created: str | None, version: str | None = None) -> dict:
+                     content: Content, created: str | None, version: str | None = None,
+                     history_note: str | None = None) -> dict:
+    """The package descriptor; `history_note` is added to the status history's description."""
     base = schema.descriptor
     descriptor: dict = {"$schema": base["$schema"], "name": base["name"]}
     if version:
@@ -74,6 +76,8 @@ def build_descriptor(schema: PackageSchema, paths: dict[str, dict[str, Path]], o
         csv_res = {"name": name, "title": meta.get("title", name)}
         if "description" in meta:
             csv_res["description"] = meta["description"]
+        if name == "status_history" and history_note:
+            csv_res["description"] = f"{csv_res.get('description', '')} {history_note}".strip()
         csv_res.update(type="table", format="csv", mediatype="text/csv", encoding="utf-8",
                        **_file_facts(paths[name]["csv"], out), schema=schema.table_schema(name))
         resources.append(csv_res)

@@ -23,7 +23,23 @@ def find_database(folder: Path) -> Path:
     return found[0]
 
 
-def run_query(db: Path, sql: str) -> tuple[list[str], list[tuple]]:
+TIMELINE_SQL = """
+SELECT seq, strftime(timezone('UTC', valid_from), '%Y-%m-%d %H:%M') AS "when (UTC)", event,
+       previous_status::VARCHAR AS "from", status::VARCHAR AS "to", source,
+       left("commit", 12) AS "commit", author, path, last_update, note
+FROM timeline WHERE statement_id = ? ORDER BY seq"""
+
+
+def statement_timeline(db: Path, statement_id: str) -> tuple[list[str], list[tuple]]:
+    """A statement's status events, oldest first."""
+    columns, rows = run_query(db, TIMELINE_SQL, [statement_id])
+    if not rows:
+        raise QueryError(f"no status history for {statement_id!r} in {db}: statement ids read "
+                         "<document_id>/<id>, e.g. bund-2021/glasfaser")
+    return columns, rows
+
+
+def run_query(db: Path, sql: str, params: list | None = None) -> tuple[list[str], list[tuple]]:
     import duckdb
 
     if not db.is_file():
@@ -33,7 +49,7 @@ def run_query(db: Path, sql: str) -> tuple[list[str], list[tuple]]:
     except duckdb.Error as exc:
         raise QueryError(f"{db}: cannot open: {exc}") from None
     try:
-        cursor = con.execute(sql)
+        cursor = con.execute(sql, params)
         if cursor.description is None:
             return [], []
         return [d[0] for d in cursor.description], cursor.fetchall()

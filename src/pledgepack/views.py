@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
+from .analysis import ANALYST_VIEWS, MACROS
 from .schema import PackageSchema
 from .sqlchecks import quote_ident, quote_literal
 
@@ -17,51 +18,6 @@ VIEWS_FILE = "views.sql"
 # DuckDB 1.4 cannot open files in the 2.x storage format; analysts still run 1.x.
 STORAGE_VERSION = "v1.0.0"
 STORED_SCHEMA = "data"
-
-ANALYST_VIEWS = {
-    "statement_details": """
-SELECT s.statement_id, s.document_id, d.title AS document_title, s.section_id,
-       sec.number AS section_number, sec.title AS section_title, s.position, s.id, s.summary,
-       s.quote, s.status, st.label_en AS status_label, st.label_de AS status_label_de,
-       st.score, s.last_update, s.deadline, s.categories, s.responsible, s.measure
-FROM statements s
-JOIN sections sec ON sec.section_id = s.section_id
-JOIN documents d ON d.document_id = s.document_id
-JOIN statuses st ON st.status = s.status
-ORDER BY s.document_id, sec."order" NULLS LAST, s.section_id, s.position""",
-    "status_summary": """
-WITH scopes AS (
-    SELECT 'document' AS scope, document_id, NULL::VARCHAR AS section_id FROM documents
-    UNION ALL
-    SELECT 'section', document_id, section_id FROM sections
-), counts AS (
-    SELECT document_id, section_id, status, count(*) AS n
-    FROM statements
-    GROUP BY GROUPING SETS ((document_id, status), (document_id, section_id, status))
-)
-SELECT g.scope, g.document_id, g.section_id, st.status, coalesce(c.n, 0) AS statements,
-       coalesce(c.n, 0) / nullif(sum(coalesce(c.n, 0))
-           OVER (PARTITION BY g.document_id, g.section_id), 0) AS share
-FROM scopes g
-CROSS JOIN statuses st
-LEFT JOIN counts c ON c.document_id = g.document_id
-    AND c.section_id IS NOT DISTINCT FROM g.section_id AND c.status = st.status
-ORDER BY g.document_id, g.section_id NULLS FIRST, st.status""",
-    "overdue": """
-SELECT statement_id, document_title, section_title, summary, status, deadline,
-       current_date - deadline AS days_overdue, last_update
-FROM statement_details
-WHERE deadline < current_date AND status IN ('not_implemented', 'partially_implemented')
-ORDER BY deadline, statement_id""",
-}
-
-ANALYST_COMMENTS = {
-    "statement_details": "Statements with their document and section titles, status labels and score.",
-    "status_summary": "Counts and shares of statements per status, for each document "
-                      "(scope 'document') and each section (scope 'section').",
-    "overdue": "Statements whose deadline has passed and that are not (fully) implemented.",
-}
-
 
 def view_statements(schema: PackageSchema, source: Callable[[str], str]) -> list[str]:
     """CREATE statements for the status ENUM, one view per table, and the analyst views."""
@@ -81,9 +37,10 @@ def view_statements(schema: PackageSchema, source: Callable[[str], str]) -> list
         description = schema.resource(name).get("description")
         if description:
             out.append(f"COMMENT ON VIEW {quote_ident(name)} IS {quote_literal(description)}")
-    for name, body in ANALYST_VIEWS.items():
+    for name, comment, body in ANALYST_VIEWS:
         out.append(f"CREATE VIEW {name} AS{body}")
-        out.append(f"COMMENT ON VIEW {name} IS {quote_literal(ANALYST_COMMENTS[name])}")
+        out.append(f"COMMENT ON VIEW {name} IS {quote_literal(comment)}")
+    out.extend(MACROS)
     return out
 
 
