@@ -36,8 +36,10 @@ validate: $(OUT)/datapackage.json ## Validate dist/ (frictionless, DuckDB, hashe
 test: $(BIN)/pledgepack $(COMPAT)/bin/python ## Set up and run the tests
 	PLEDGEPACK_DUCKDB14_PYTHON=$(CURDIR)/$(COMPAT)/bin/python $(BIN)/python -m pytest
 
-bench: $(BIN)/pledgepack ## Time the build on a 100k-statement corpus (needs ../shared/bench) and the lint
+bench: $(BIN)/pledgepack ## Time the build (100k statements), the history walk and lint (needs ../shared/bench)
+	$(BIN)/pip install --quiet --disable-pip-version-check -e '.[test,bench]'
 	$(BIN)/python bench/bench_build.py
+	$(BIN)/python bench/bench_history.py
 	$(BIN)/python bench/bench_lint.py
 
 clean: ## Remove dist/ and the virtual environments

@@ -81,7 +81,7 @@ def test_seed_003_as_the_tracker_has_it_gives_16_anchored_statements(tmp_path, r
     assert rows["cdo"]["summary"] == rows["cdo"]["quote"]
     assert rows["organisationseinheit"]["line"] == 8 and rows["nutzerverwaltung"]["position"] == 16
     assert result.stderr.count("has no front-matter entry") == 16
-    assert f'19-4-digitalisierung.md:49:62: warning: anchor "(itdz-finanzierung)" lacks "#"' in result.stderr
+    assert '19-4-digitalisierung.md:49:62: warning: anchor "(itdz-finanzierung)" lacks "#"' in result.stderr
 
 
 def test_anchor_text_spanning_lines_is_one_collapsed_quote(content, tmp_path):

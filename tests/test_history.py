@@ -3,13 +3,12 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import os
 import subprocess
 from pathlib import Path
 
 import pytest
 
-from conftest import make_repo
+from conftest import Repo, make_repo
 from pledgepack import history
 from pledgepack.history import HistoryError, git_history
 from pledgepack.schema import PackageSchema
@@ -289,18 +288,6 @@ def test_progress_is_reported_per_commit(tmp_path):
     calls = []
     walk(repo.path, progress=lambda *args: calls.append(args))
     assert calls == [("history", 1, 2), ("history", 2, 2)]
-
-
-def test_worker_processes_give_the_same_rows(tmp_path, monkeypatch):
-    repo = make_repo(tmp_path)
-    files = {f"land/{n}.md": chapter((f"s{n}", "not_implemented", "2024-01-01")) for n in range(5)}
-    repo.commit({DOC: "title: Land\n", **files}, when=T1)
-    repo.commit({"land/3.md": chapter(("s3", "broken", "2024-02-01"))}, when=T2)
-    serial = walk(repo.path)
-    monkeypatch.setattr(history, "PARALLEL_MIN_FILES", 1)
-    monkeypatch.setattr(history, "PARSE_CHUNK", 2)
-    assert walk(repo.path, jobs=2).changes == serial.changes
-    assert len(serial.changes) == 6
 
 
 def history_repo(tmp_path: Path) -> Repo:

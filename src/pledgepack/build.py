@@ -124,7 +124,7 @@ def build(content: Path | str = "content", out: Path | str = "dist", *,
         history = None
         if git_history:
             history = phases.run("history", _git_history, content, schema, document_id,
-                                 allow_shallow, jobs, progress, notes)
+                                 allow_shallow, progress, notes)
         else:
             notes.append("--no-git-history: status_history holds one snapshot row per statement")
         rows = (merge_history(model, history.changes if history else None)
@@ -155,13 +155,13 @@ def build(content: Path | str = "content", out: Path | str = "dist", *,
 
 
 def _git_history(content: Path, schema: PackageSchema, document_id: str | None,
-                 allow_shallow: bool, jobs: int, progress: Progress | None,
+                 allow_shallow: bool, progress: Progress | None,
                  notes: list[str]) -> GitHistory | None:
     repo = find_repository(content)
     history = read_git_history(
         content, document_folders(content, document_id), statuses=frozenset(schema.statuses),
         measures=frozenset(schema.measures), allow_shallow=allow_shallow,
-        cache_dir=cache_folder(repo) if repo else None, jobs=jobs, progress=progress)
+        cache_dir=cache_folder(repo) if repo else None, progress=progress)
     if history is None:
         notes.append(f"{content} is not in a git repository: status_history holds one snapshot "
                      "row per statement")

@@ -98,7 +98,7 @@ def parse_chapter(raw: bytes, path: Path, display: str, relpath: str, document_i
         diags.append(Diagnostic(display, fm_line, ERROR, "front matter is not a mapping of keys",
                                 "write the front matter as 'key: value' lines"))
         return result
-    section = _section(meta, lines, display, relpath, document_id, body, diags)
+    section = section_row(meta, lines, display, relpath, document_id, body, diags)
     entries = _entries(meta, lines, display, diags, statuses, measures)
     anchors = find_anchors(text, body_start, display, diags)
     if any(d.severity == ERROR for d in diags):
@@ -108,7 +108,7 @@ def parse_chapter(raw: bytes, path: Path, display: str, relpath: str, document_i
     return result
 
 
-def _section(meta: dict, lines: Lines, display: str, relpath: str, document_id: str, body: str,
+def section_row(meta: dict, lines: Lines, display: str, relpath: str, document_id: str, body: str,
              diags: list[Diagnostic]) -> tuple:
     def bad(key: str, message: str, hint: str) -> None:
         diags.append(Diagnostic(display, lines.key(key), ERROR, message, hint))
@@ -154,13 +154,13 @@ def _entries(meta: dict, lines: Lines, display: str, diags: list[Diagnostic], st
         return []
     entries = []
     for index, raw in enumerate(raw_entries):
-        entry = _read_entry(index, raw, lines, display, diags, statuses, measures)
+        entry = read_entry(index, raw, lines, display, diags, statuses, measures)
         if entry is not None:
             entries.append(entry)
     return entries
 
 
-def _read_entry(index: int, raw, lines: Lines, display: str, diags: list[Diagnostic],
+def read_entry(index: int, raw, lines: Lines, display: str, diags: list[Diagnostic],
                 statuses: frozenset, measures: frozenset) -> Entry | None:
     if not isinstance(raw, dict):
         diags.append(Diagnostic(display, lines.entry(index), ERROR,

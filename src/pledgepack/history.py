@@ -10,33 +10,26 @@ statement to another chapter is not a removal and an addition.
 from __future__ import annotations
 
 import datetime as dt
-import gc
 import hashlib
 import json
 import os
 import tempfile
-from collections import deque
 from collections.abc import Callable, Iterator
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from importlib import metadata
-from itertools import islice
 from pathlib import Path
 
-from .chapter import parse_chapter
-from .content import DOCUMENT_FILE, PARALLEL_MIN_FILES, _hidden, _slug
-from .errors import ERROR
+from .content import DOCUMENT_FILE, _hidden, _slug
 from .gitio import (Commit, HistoryError, Repository, find_repository, log, on_first_parent_chain,
                     read_blobs)
 from .model import StatusChange
+from .versions import VersionParser
 from .yamltext import nfc
 
 __all__ = ["GitHistory", "HistoryError", "document_folders", "git_history"]
 
 # Bump when the cache's layout or the meaning of its rows changes.
 CACHE_FORMAT = 1
-# Blobs per task sent to a worker: large enough that sending them costs little beside parsing.
-PARSE_CHUNK = 32
 
 Progress = Callable[[str, int, int], None]
 # Per document, per chapter path (relative to the content folder): {id: (status, last_update)}.
@@ -70,13 +63,13 @@ def document_folders(content_root: Path, document_id: str | None = None) -> dict
 
 def git_history(content_root: Path, documents: dict[str, str] | None = None, *,
                 statuses: frozenset, measures: frozenset, allow_shallow: bool = False,
-                cache_dir: Path | None = None, jobs: int = 1, progress: Progress | None = None
+                cache_dir: Path | None = None, progress: Progress | None = None
                 ) -> GitHistory | None:
     """The status changes of every statement in the content folder's git history; None when the
     folder is not in a git work tree (or git is not installed). `documents` maps folders to
     document ids as document_folders does, which is the default. Raises HistoryError for a
     shallow clone unless `allow_shallow`. With `cache_dir`, a later call reads only the commits
-    added since. `jobs` worker processes parse the chapter versions."""
+    added since."""
     repo = find_repository(Path(content_root))
     if repo is None:
         return None
@@ -96,7 +89,7 @@ def git_history(content_root: Path, documents: dict[str, str] | None = None, *,
     if since == repo.head:
         return walk.result(repo, 0)
     commits = log(repo, since)
-    walk.run(repo, commits, jobs, progress)
+    walk.run(repo, commits, progress)
     if cache:
         cache.save(walk, repo.head)
     return walk.result(repo, len(commits))
@@ -146,8 +139,7 @@ class _Walk:
             return None
         return self.folders[folder], relpath
 
-    def run(self, repo: Repository, commits: list[Commit], jobs: int,
-            progress: Progress | None) -> None:
+    def run(self, repo: Repository, commits: list[Commit], progress: Progress | None) -> None:
         # Blob id -> the path it first has, which messages about it name.
         wanted: dict[str, str] = {}
         for commit in commits:
@@ -156,8 +148,7 @@ class _Walk:
                 if chapter:
                     wanted.setdefault(change.blob, chapter[1])
         blobs = read_blobs(repo.top, list(wanted))
-        stream = _parse_all(blobs, wanted, self.statuses, self.measures,
-                            jobs if len(wanted) >= PARALLEL_MIN_FILES else 1)
+        stream = _parse_all(blobs, wanted, self.statuses, self.measures)
         try:
             for n, commit in enumerate(commits, 1):
                 self.apply(commit, stream)
@@ -172,14 +163,14 @@ class _Walk:
 
     def apply(self, commit: Commit, stream: Iterator[tuple[str, dict | str]]) -> None:
         # Only the ids in the versions that went and came can change; a document can hold
-        # thousands, so the others are not compared.
+        # thousands, so the others are not compared. A file edited in place affects only the
+        # ids whose (status, last_update) differ between its two versions.
         affected: dict[str, set[str]] = {}
         for change in commit.files:
             old, new = self.chapter(change.old), self.chapter(change.new)
             previous = {}
             if old:
                 previous = self.state.get(old[0], {}).pop(old[1], {})
-                affected.setdefault(old[0], set()).update(previous)
             if new:
                 entries = self.read(change.blob, stream)
                 if isinstance(entries, str):
@@ -187,6 +178,14 @@ class _Walk:
                                       "are kept as they were")
                     entries = previous if old and old[0] == new[0] else {}
                 self.state.setdefault(new[0], {})[new[1]] = entries
+            if old and new and old == new:
+                affected.setdefault(new[0], set()).update(
+                    sid for sid in previous.keys() | entries.keys()
+                    if previous.get(sid) != entries.get(sid))
+                continue
+            if old:
+                affected.setdefault(old[0], set()).update(previous)
+            if new:
                 affected.setdefault(new[0], set()).update(entries)
         rows = []
         for document_id, sids in affected.items():
@@ -214,45 +213,13 @@ class _Walk:
 
 
 def _parse_all(blobs: Iterator[tuple[str, bytes]], paths: dict[str, str], statuses: frozenset,
-               measures: frozenset, jobs: int) -> Iterator[tuple[str, dict | str]]:
-    """(blob id, statements or error) for each blob, in order; parsing the YAML is most of the
-    walk's cost, so with jobs > 1 worker processes parse chunks of blobs while the walk goes on.
-    A bounded number of chunks is in flight, so that a long history is never all in memory."""
-    if jobs <= 1:
-        for blob, raw in blobs:
-            yield blob, _parse(raw, paths[blob], statuses, measures)
-        return
-    import multiprocessing
-
-    context = multiprocessing.get_context("forkserver")
-    pending: deque = deque()
-    with ProcessPoolExecutor(max_workers=jobs, mp_context=context,
-                             initializer=gc.disable) as pool:
-        for chunk in iter(lambda: list(islice(blobs, PARSE_CHUNK)), []):
-            ids, raws = zip(*chunk)
-            names = [paths[blob] for blob in ids]
-            pending.append((ids, pool.submit(_parse_chunk, raws, names, statuses, measures)))
-            if len(pending) >= jobs * 4:
-                ids, future = pending.popleft()
-                yield from zip(ids, future.result())
-        for ids, future in pending:
-            yield from zip(ids, future.result())
-
-
-def _parse_chunk(raws: tuple[bytes, ...], paths: list[str], statuses: frozenset,
-                 measures: frozenset) -> list:
-    return [_parse(raw, path, statuses, measures) for raw, path in zip(raws, paths)]
-
-
-def _parse(raw: bytes, path: str, statuses: frozenset, measures: frozenset) -> dict | str:
-    """A chapter version's {id: (status, last_update)}, or the first error that kept it from
-    being read. Neither depends on the file's path or document (only the section row and the
-    messages do), which is why a blob is parsed once wherever it appears."""
-    result = parse_chapter(raw, Path(path), path, path, "document", statuses, measures)
-    if result.ok:
-        return {row[3]: (row[6], row[7]) for row in result.statements}
-    error = next(d for d in result.diagnostics if d.severity == ERROR)
-    return (f"line {error.line}: " if error.line else "") + error.message
+               measures: frozenset) -> Iterator[tuple[str, dict | str]]:
+    """(blob id, statements or error) for each blob, in order. One parser for the whole walk:
+    it remembers the pieces of the versions it has read, so a version costs what changed in
+    it (see versions.py)."""
+    parser = VersionParser(statuses, measures)
+    for blob, raw in blobs:
+        yield blob, parser.parse(raw, paths[blob])
 
 
 def _merge(files: dict[str, dict]) -> dict[str, tuple]:
