@@ -74,7 +74,7 @@ class _Reader:
             # A Jekyll collection folder (_chapters) is named after the site that holds it.
             if folder.name.startswith("_"):
                 folder = folder.parent
-            name = document_id or _slug(folder.name)
+            name = document_id or slug(folder.name)
             place = "--document-id" if document_id else f"the folder name {folder.name!r}"
             meta = root / DOCUMENT_FILE
             if not meta.exists():
@@ -84,7 +84,7 @@ class _Reader:
             self.add(root, None, ERROR, "--document-id applies to a folder of chapters, but this "
                      "folder holds several documents", "leave out --document-id")
         sources = []
-        for folder in sorted(p for p in root.iterdir() if p.is_dir() and not _hidden(p)):
+        for folder in sorted(p for p in root.iterdir() if p.is_dir() and not hidden(p)):
             if not self.inside(folder):
                 continue
             chapters = self._chapter_files(folder)
@@ -105,7 +105,7 @@ class _Reader:
     def _chapter_files(self, folder: Path) -> list[Path]:
         files = []
         for path in sorted(folder.iterdir()):
-            if path.suffix == ".md" and not _hidden(path) and self.inside(path):
+            if path.suffix == ".md" and not hidden(path) and self.inside(path):
                 if path.is_file():
                     files.append(path)
         return files
@@ -181,11 +181,11 @@ class _Reader:
         return Document(document_id=document_id, **values)
 
 
-def _hidden(path: Path) -> bool:
+def hidden(path: Path) -> bool:
     return path.name.startswith(".")
 
 
-def _slug(name: str) -> str:
+def slug(name: str) -> str:
     slug = re.sub(r"[^a-z0-9._-]+", "-", nfc(name).lower()).strip("-._")
     return slug or "document"
 

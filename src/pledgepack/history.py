@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
 
-from .content import DOCUMENT_FILE, _hidden, _slug
+from .content import DOCUMENT_FILE, hidden, slug
 from .gitio import (Commit, HistoryError, Repository, find_repository, log, on_first_parent_chain,
                     read_blobs)
 from .model import StatusChange
@@ -52,13 +52,13 @@ def document_folders(content_root: Path, document_id: str | None = None) -> dict
     work tree the way content.py finds documents."""
     root = Path(content_root)
     if (root / DOCUMENT_FILE).exists() or any(
-            p.suffix == ".md" and not _hidden(p) and p.is_file() for p in root.iterdir()):
+            p.suffix == ".md" and not hidden(p) and p.is_file() for p in root.iterdir()):
         folder = root.resolve()
         if folder.name.startswith("_"):
             folder = folder.parent
-        return {"": document_id or _slug(folder.name)}
+        return {"": document_id or slug(folder.name)}
     return {nfc(p.name): nfc(p.name) for p in sorted(root.iterdir())
-            if p.is_dir() and not _hidden(p) and (p / DOCUMENT_FILE).exists()}
+            if p.is_dir() and not hidden(p) and (p / DOCUMENT_FILE).exists()}
 
 
 def git_history(content_root: Path, documents: dict[str, str] | None = None, *,
