@@ -142,4 +142,4 @@ def test_progress_shows_on_a_terminal_and_not_in_ci(content, tmp_path, run, monk
     monkeypatch.setattr(cli_module, "_interactive", lambda: True)
     shown = run("build", "--content", content, "--out", tmp_path / "b")
     assert shown.exit_code == 0
-    assert "parse: 1/1 files" in shown.stderr and "validate: done" in shown.stderr
+    assert "parse: 1/1" in shown.stderr and "validate: done" in shown.stderr

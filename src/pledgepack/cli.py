@@ -30,7 +30,7 @@ class _Progress:
     def __call__(self, phase: str, done: int, total: int) -> None:
         if not self.enabled:
             return
-        text = f"{phase}: {done}/{total} files" if total else f"{phase}: done"
+        text = f"{phase}: {done}/{total}" if total else f"{phase}: done"
         click.echo(f"\r\x1b[K{text}", nl=False, err=True)
         self.shown = True
 
