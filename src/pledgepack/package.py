@@ -70,6 +70,8 @@ def build_descriptor(schema: PackageSchema, paths: dict[str, dict[str, Path]], o
         if doc.source_url and all(s.get("path") != doc.source_url for s in sources):
             sources.append({"title": doc.title, "path": doc.source_url})
     descriptor["sources"] = sources
+    if "contributors" in base:
+        descriptor["contributors"] = base["contributors"]
     resources = []
     for name in schema.table_names:
         meta = schema.resource(name)
