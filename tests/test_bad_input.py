@@ -2,6 +2,7 @@
 with 1, and the previous output folder is left exactly as it was."""
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 from typing import NamedTuple
@@ -378,3 +379,44 @@ def test_read_content_raises_content_error(content):
         read_content(content, PackageSchema.load())
     assert [(d.path, d.line, d.severity, d.message) for d in caught.value.diagnostics] == [
         (str(path), line_of(text, "status: done"), ERROR, "statement 'x': unknown status 'done'")]
+
+
+def stricter_descriptor(tmp_path: Path, pattern: str) -> Path:
+    """The shipped descriptor with a pattern on statements.id that the content can break."""
+    from pledgepack.schema import default_descriptor_path
+
+    descriptor = json.loads(default_descriptor_path().read_text(encoding="utf-8"))
+    statements = next(r for r in descriptor["resources"] if r["name"] == "statements")
+    field = next(f for f in statements["schema"]["fields"] if f["name"] == "id")
+    field.setdefault("constraints", {})["pattern"] = pattern
+    path = tmp_path / "stricter.json"
+    path.write_text(json.dumps(descriptor), encoding="utf-8")
+    return path
+
+
+@pytest.mark.parametrize("full", [False, True], ids=["gate", "full-validation"])
+def test_a_package_that_breaks_the_schema_is_not_swapped_in(run, content, out, tmp_path, full):
+    # The CONTENT fixture has ids 'portal' and 'akte'; the pattern only lets 'portal' through.
+    descriptor = stricter_descriptor(tmp_path, "p[a-z]*")
+    args = ["--descriptor", descriptor] + (["--full-validation"] if full else [])
+    result = failed_build(run, content, out, *args)
+    assert result.stderr.splitlines()[-1] == (
+        f"Error: build failed: the new package is invalid; {out} left unchanged")
+    problems = [line for line in result.stderr.splitlines() if ": pattern" in line
+                or "constraint-error" in line]
+    # The build's own gate finds it in the Parquet; with --full-validation frictionless
+    # finds it in the CSV as well.
+    assert any(line.startswith("statements-parquet") and "'akte'" in line for line in problems)
+    assert any(line.startswith("statements, row 2, field id: constraint-error")
+               for line in problems) == full
+
+
+def test_the_build_gate_and_full_validation_report_their_checks(content, tmp_path):
+    from pledgepack.build import build
+
+    gate = build(content, tmp_path / "a").report
+    full = build(content, tmp_path / "b", full_validation=True).report
+    assert gate.valid and full.valid
+    assert gate.checks == ["descriptor", "files", "parquet", "csv-parquet"]
+    assert full.checks == gate.checks + ["frictionless rows"]
+    assert "frictionless rows" in full.timings and "frictionless rows" not in gate.timings

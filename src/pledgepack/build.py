@@ -104,9 +104,14 @@ def build(content: Path | str = "content", out: Path | str = "dist", *,
           strict: bool = False, document_id: str | None = None,
           document_title: str | None = None, jobs: int | None = None,
           git_history: bool = True, allow_shallow: bool = False,
+          full_validation: bool = False, version: str | None = None,
           progress: Progress | None = None) -> BuildResult:
     """Build the package from `content` into `out`. Raises ContentError, PackageInvalid or
-    PledgepackError; in every such case `out` is left as it was."""
+    PledgepackError; in every such case `out` is left as it was.
+
+    The new package must validate before it replaces `out`. By default the CSV rows are proven
+    equal to the checked Parquet rather than read again by frictionless (see validate.py);
+    `full_validation` adds that pass, as `pledgepack validate` and releases do."""
     content, out = Path(content), Path(out)
     jobs = jobs or default_jobs()
     phases = _Phases(progress)
@@ -136,10 +141,12 @@ def build(content: Path | str = "content", out: Path | str = "dist", *,
             os.chmod(tmp, 0o755)
             paths = phases.run("write", write_tables, tables, tmp)
             package = build_descriptor(schema, paths, tmp, model, created_timestamp(content),
-                                       history_note=_history_note(history))
+                                       version=version, history_note=_history_note(history))
             phases.run("write", write_descriptor, package, tmp)
-            report = phases.run("validate", validate_package, tmp, jobs=jobs)
+            report = phases.run("validate", validate_package, tmp, jobs=jobs,
+                                csv_rows=full_validation)
             if not report.valid:
+                report.folder = f"{out} (the new build, not swapped in)"
                 raise PackageInvalid(report)
             phases.run("duckdb", write_views_sql, schema, tmp)
             phases.run("duckdb", write_database, schema, tmp,

@@ -86,8 +86,11 @@ def cli():
               help="Do not read the git history: one snapshot row per statement.")
 @click.option("--allow-shallow", is_flag=True,
               help="In a shallow clone, start the history at the shallow boundary.")
+@click.option("--full-validation", is_flag=True,
+              help="Also read every CSV row with frictionless before swapping (slow on large "
+                   "content; `pledgepack validate` and releases always do).")
 def build(content, out, descriptor, include_unpublished, strict, document_id, document_title,
-          jobs, no_git_history, allow_shallow):
+          jobs, no_git_history, allow_shallow, full_validation):
     """Build the data package from the content folder into --out."""
     from .build import build as run_build
 
@@ -97,7 +100,7 @@ def build(content, out, descriptor, include_unpublished, strict, document_id, do
                            include_unpublished=include_unpublished, strict=strict,
                            document_id=document_id, document_title=document_title, jobs=jobs,
                            git_history=not no_git_history, allow_shallow=allow_shallow,
-                           progress=progress)
+                           full_validation=full_validation, progress=progress)
     except ContentError as exc:
         progress.clear()
         _print_diagnostics(exc.diagnostics)
