@@ -8,7 +8,13 @@ COMPAT := .venv-duckdb14
 CONTENT := content
 OUT := dist
 
-.PHONY: help setup build test bench validate clean
+# make release VERSION=1.2.0 [PREVIOUS=v1.1.0] [BASE_URL=https://.../ [FLAT=1]]
+VERSION ?=
+PREVIOUS ?=
+BASE_URL ?=
+FLAT ?=
+
+.PHONY: help setup build test bench validate release clean
 
 help: ## List the targets
 	@grep -E '^[a-z][a-z.-]*:.*## ' $(MAKEFILE_LIST) | \
@@ -19,9 +25,13 @@ $(BIN)/pledgepack: pyproject.toml
 	$(BIN)/pip install --quiet --disable-pip-version-check -e '.[test]'
 	touch $@
 
-$(COMPAT)/bin/python:
-	$(PYTHON) -m venv $(COMPAT)
-	$(COMPAT)/bin/pip install --quiet --disable-pip-version-check duckdb==1.4.4
+# httpfs from PyPI, so that the remote views are tested over HTTP without DuckDB's
+# extension server.
+$(COMPAT)/bin/python: Makefile
+	test -x $@ || $(PYTHON) -m venv $(COMPAT)
+	$(COMPAT)/bin/pip install --quiet --disable-pip-version-check duckdb==1.4.4 \
+		duckdb-ext-httpfs==1.4.4.20260205
+	touch $@
 
 setup: $(BIN)/pledgepack ## Create .venv and install pledgepack with its pinned dependencies
 
@@ -32,6 +42,12 @@ build: $(OUT)/datapackage.json ## Set up and build dist/ from content/
 
 validate: $(OUT)/datapackage.json ## Validate dist/ (frictionless, DuckDB, hashes)
 	$(BIN)/pledgepack validate $(OUT)
+
+release: $(BIN)/pledgepack ## Cut release VERSION into dist/: zip, SHA256SUMS, README, CHANGELOG
+	@test -n "$(VERSION)" || { echo "usage: make release VERSION=X.Y.Z [PREVIOUS=tag|zip] [BASE_URL=url] [FLAT=1]" >&2; exit 2; }
+	$(BIN)/pledgepack release --version $(VERSION) --content $(CONTENT) --out $(OUT) \
+		$(if $(PREVIOUS),--previous $(PREVIOUS)) $(if $(BASE_URL),--base-url $(BASE_URL)) \
+		$(if $(FLAT),--flat)
 
 test: $(BIN)/pledgepack $(COMPAT)/bin/python ## Set up and run the tests
 	PLEDGEPACK_DUCKDB14_PYTHON=$(CURDIR)/$(COMPAT)/bin/python $(BIN)/python -m pytest

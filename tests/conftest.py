@@ -1,6 +1,7 @@
 """Shared builders for the tests: small content folders made in tmp_path, and a CLI runner."""
 from __future__ import annotations
 
+import csv
 import os
 import shutil
 import subprocess
@@ -145,3 +146,36 @@ class Repo:
 
 def make_repo(tmp_path: Path) -> Repo:
     return Repo(tmp_path / "repo")
+
+
+def _csv_text(value, kind: str) -> str:
+    """How the package's CSV spells a value read from its Parquet."""
+    if value is None:
+        return ""
+    if kind == "list":
+        return ";".join(value)
+    if kind == "boolean":
+        return "true" if value else "false"
+    if kind == "datetime":
+        return value.strftime("%Y-%m-%dT%H:%M:%SZ")
+    if kind == "number":
+        return format(value, "g")
+    return value.isoformat() if kind == "date" else str(value)
+
+
+def assert_csv_matches_parquet(csv_path: Path, parquet_path: Path, fields: list[dict]) -> None:
+    """The CSV, read with the csv module, holds the Parquet's rows cell for cell."""
+    import pyarrow.parquet as pq
+
+    rows = pq.read_table(parquet_path).to_pylist()
+    with open(csv_path, newline="", encoding="utf-8") as handle:
+        reader = csv.DictReader(handle)
+        assert reader.fieldnames == [f["name"] for f in fields], csv_path
+        csv_rows = list(reader)
+    assert len(csv_rows) == len(rows), csv_path
+    for number, (row, csv_row) in enumerate(zip(rows, csv_rows), 1):
+        for f in fields:
+            cell = csv_row[f["name"]]
+            if f["type"] == "number" and cell:
+                cell = format(float(cell), "g")
+            assert cell == _csv_text(row[f["name"]], f["type"]), (csv_path.name, number, f["name"])

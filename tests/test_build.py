@@ -1,7 +1,6 @@
 """The build end to end: shipped content, the package files, determinism, consumers' tools."""
 from __future__ import annotations
 
-import csv
 import json
 import os
 import shutil
@@ -14,7 +13,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from conftest import CHAPTER, chapter, make_document
+from conftest import CHAPTER, assert_csv_matches_parquet, chapter, make_document
 from pledgepack.build import build
 from pledgepack.schema import PackageSchema
 
@@ -132,29 +131,8 @@ def test_parquet_is_typed_sorted_and_equal_to_csv(built, table):
     rows = parquet.to_pylist()
     key = SCHEMA.primary_key(table)
     assert [tuple(r[k] for k in key) for r in rows] == sorted(tuple(r[k] for k in key) for r in rows)
-    with open(built / "data" / f"{table}.csv", newline="", encoding="utf-8") as handle:
-        csv_rows = list(csv.DictReader(handle))
-    assert len(csv_rows) == len(rows)
-
-    def as_text(value, kind):
-        if value is None:
-            return ""
-        if kind == "list":
-            return ";".join(value)
-        if kind == "boolean":
-            return "true" if value else "false"
-        if kind == "datetime":
-            return value.strftime("%Y-%m-%dT%H:%M:%SZ")
-        if kind == "number":
-            return format(value, "g")
-        return str(value) if kind != "date" else value.isoformat()
-
-    for row, csv_row in zip(rows, csv_rows):
-        for f in fields:
-            cell = csv_row[f["name"]]
-            if f["type"] == "number":
-                cell = format(float(cell), "g") if cell else ""
-            assert cell == as_text(row[f["name"]], f["type"]), (table, f["name"])
+    assert_csv_matches_parquet(built / "data" / f"{table}.csv", built / "data" / f"{table}.parquet",
+                               fields)
 
 
 def test_two_builds_are_byte_identical(shipped, tmp_path, monkeypatch):

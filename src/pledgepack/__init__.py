@@ -5,8 +5,8 @@ point the CLI and the tests both use.
 """
 from __future__ import annotations
 
-__all__ = ["build_package", "read_content", "validate_package", "PackageSchema", "Diagnostic",
-           "PledgepackError", "ContentError", "PackageInvalid"]
+__all__ = ["build_package", "release_package", "read_content", "validate_package",
+           "PackageSchema", "Diagnostic", "PledgepackError", "ContentError", "PackageInvalid"]
 
 from .errors import ContentError, Diagnostic, PackageInvalid, PledgepackError
 
@@ -16,6 +16,9 @@ def __getattr__(name):
     if name == "build_package":
         from .build import build
         return build
+    if name == "release_package":
+        from .release import release
+        return release
     if name == "read_content":
         from .content import read_content
         return read_content

@@ -9,6 +9,7 @@ import functools
 import json
 import os
 import sys
+from contextlib import contextmanager
 from pathlib import Path
 
 import click
@@ -62,6 +63,14 @@ def content_options(fn):
     return wrapper
 
 
+descriptor_option = click.option(
+    "--descriptor", type=click.Path(path_type=Path, exists=True, dir_okay=False), default=None,
+    help="Package metadata and table schemas [default: the shipped datapackage.json].")
+jobs_option = click.option(
+    "--jobs", type=click.IntRange(1, 64), default=None,
+    help="Worker processes for parsing and validation [default: up to 2].")
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="pledgepack")
 def cli():
@@ -77,11 +86,8 @@ def cli():
 @content_options
 @click.option("--out", type=click.Path(path_type=Path), default="dist", show_default=True,
               help="Output folder; replaced only after the new package validates.")
-@click.option("--descriptor", type=click.Path(path_type=Path, exists=True, dir_okay=False),
-              default=None, help="Package metadata and table schemas [default: the shipped "
-                                 "datapackage.json].")
-@click.option("--jobs", type=click.IntRange(1, 64), default=None,
-              help="Worker processes for parsing and validation [default: up to 2].")
+@descriptor_option
+@jobs_option
 @click.option("--no-git-history", is_flag=True,
               help="Do not read the git history: one snapshot row per statement.")
 @click.option("--allow-shallow", is_flag=True,
@@ -95,28 +101,39 @@ def build(content, out, descriptor, include_unpublished, strict, document_id, do
     from .build import build as run_build
 
     progress = _Progress()
-    try:
+    with _failures("build", out, progress):
         result = run_build(content, out, descriptor=descriptor,
                            include_unpublished=include_unpublished, strict=strict,
                            document_id=document_id, document_title=document_title, jobs=jobs,
                            git_history=not no_git_history, allow_shallow=allow_shallow,
                            full_validation=full_validation, progress=progress)
+    _report_build(result)
+
+
+@contextmanager
+def _failures(what: str, out: Path, progress: _Progress):
+    """Turn the library's errors into a message and exit code 1; `out` was left as it was."""
+    try:
+        yield
     except ContentError as exc:
         progress.clear()
         _print_diagnostics(exc.diagnostics)
         errors = sum(d.severity == ERROR for d in exc.diagnostics)
         raise click.ClickException(
-            f"build failed: {errors} error(s), {len(exc.diagnostics) - errors} warning(s); "
+            f"{what} failed: {errors} error(s), {len(exc.diagnostics) - errors} warning(s); "
             f"{out} left unchanged") from None
     except PackageInvalid as exc:
         progress.clear()
         click.echo(exc.report.format(), err=True)
-        raise click.ClickException(f"build failed: the new package is invalid; {out} left "
+        raise click.ClickException(f"{what} failed: the new package is invalid; {out} left "
                                    "unchanged") from None
     except PledgepackError as exc:
         progress.clear()
         raise click.ClickException(str(exc)) from None
     progress.clear()
+
+
+def _report_build(result) -> None:
     _print_diagnostics(result.diagnostics)
     for note in result.notes:
         click.echo(f"note: {note}", err=True)
@@ -124,6 +141,68 @@ def build(content, out, descriptor, include_unpublished, strict, document_id, do
     click.echo(f"built {result.out}: {counts['documents']} documents, {counts['sections']} "
                f"sections, {counts['statements']} statements, {counts['reports']} reports "
                f"({len(result.warnings)} warning(s)); package valid")
+
+
+@cli.command()
+@click.option("--version", "version", required=True,
+              help="The release's version, X.Y.Z (a leading v is dropped).")
+@click.option("--previous", default=None,
+              help="The previous release: a git tag, or a released zip or folder "
+                   "[default: the highest v* tag below --version reachable from HEAD].")
+@click.option("--content", type=click.Path(path_type=Path), default="content",
+              show_default=True, help="Content folder.")
+@click.option("--out", type=click.Path(path_type=Path), default="dist", show_default=True,
+              help="Output folder; replaced only when the whole release is made.")
+@descriptor_option
+@click.option("--base-url", default=None,
+              help="Where the release's files will be published; adds views-remote.sql, whose "
+                   "views read the Parquet files from there.")
+@click.option("--flat", is_flag=True,
+              help="The Parquet files are published without their data/ folder (as GitHub "
+                   "release assets are).")
+@jobs_option
+def release(version, previous, content, out, descriptor, base_url, flat, jobs):
+    """Cut a release into --out: the package, README, CHANGELOG, CITATION.cff, LICENSE.md,
+    a chart, a reproducible <package>-<version>.zip and SHA256SUMS."""
+    from .release import release as run_release
+
+    progress = _Progress()
+    with _failures("release", out, progress):
+        result = run_release(content, out, version=version, previous=previous,
+                             descriptor=descriptor, base_url=base_url, flat=flat, jobs=jobs,
+                             progress=progress)
+    _report_build(result.build)
+    since = (f"since {result.previous.label}" if result.previous
+             else "first release (no earlier v* tag)")
+    click.echo(f"released {result.zip} ({len(result.files)} files, "
+               f"{result.zip.stat().st_size / 1e6:.1f} MB), {since}")
+    click.echo(next(line for line in result.sums.read_text(encoding="utf-8").splitlines()
+                    if line.endswith(f"  {result.zip.name}")))
+
+
+@cli.command()
+@click.option("--base-url", required=True,
+              help="Where the package's files are published, e.g. "
+                   "https://example.org/pledges/1.0.0/")
+@click.option("--flat", is_flag=True,
+              help="The Parquet files lie directly under the URL, without data/ (as GitHub "
+                   "release assets do).")
+@descriptor_option
+@click.option("-o", "--output", type=click.File("w", encoding="utf-8"), default="-",
+              show_default=True, help="File to write the views to.")
+def views(base_url, flat, descriptor, output):
+    """Print DuckDB views that read a published release's Parquet files over HTTPS.
+
+    In DuckDB: .read views-remote.sql, then query the views without downloading anything.
+    """
+    from .schema import PackageSchema
+    from .views import remote_views_sql
+
+    try:
+        text = remote_views_sql(PackageSchema.load(descriptor), base_url, flat)
+    except PledgepackError as exc:
+        raise click.ClickException(str(exc)) from None
+    output.write(text)
 
 
 @cli.command()

@@ -10,6 +10,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from .analysis import ANALYST_VIEWS, MACROS
+from .errors import PledgepackError
 from .schema import PackageSchema
 from .sqlchecks import quote_ident, quote_literal
 
@@ -48,18 +49,55 @@ def parquet_source(prefix: str) -> Callable[[str], str]:
     return lambda name: f"read_parquet({quote_literal(f'{prefix}{name}.parquet')})"
 
 
+def views_sql(schema: PackageSchema, prefix: str = "data/", header: list[str] = (),
+              preamble: str = "") -> str:
+    """The text of a views file whose table views read `<prefix><table>.parquet`: comment
+    lines, then `preamble` (statements to run first), then the views."""
+    body = [statement.strip() + ";"
+            for statement in view_statements(schema, parquet_source(prefix))]
+    comments = "".join(f"-- {line}".rstrip() + "\n" for line in header)
+    return comments + "\n" + preamble + "\n\n".join(body) + "\n"
+
+
 def write_views_sql(schema: PackageSchema, out: Path, prefix: str = "data/") -> Path:
     header = [
-        f"-- DuckDB views over the data package {schema.name!r}.",
-        "-- The table views read the Parquet files; run this from the package folder:",
-        "--   duckdb -c \".read views.sql\" -c \"select count(*) from statements\"",
-        f"-- or open {schema.name}.duckdb, which holds the same views and the data itself.",
-        "",
+        f"DuckDB views over the data package {schema.name!r}.",
+        "The table views read the Parquet files; run this from the package folder:",
+        "  duckdb -c \".read views.sql\" -c \"select count(*) from statements\"",
+        f"or open {schema.name}.duckdb, which holds the same views and the data itself.",
     ]
-    body = [statement.strip() + ";" for statement in view_statements(schema, parquet_source(prefix))]
     path = out / VIEWS_FILE
-    path.write_text("\n".join(header) + "\n\n".join(body) + "\n", encoding="utf-8")
+    path.write_text(views_sql(schema, prefix, header), encoding="utf-8")
     return path
+
+
+REMOTE_SCHEMES = ("https://", "http://", "s3://", "gs://", "hf://")
+
+
+def remote_prefix(base_url: str, flat: bool = False) -> str:
+    """Where the Parquet files of a published package are: `<base_url>data/<table>.parquet`,
+    or `<base_url><table>.parquet` with `flat` (GitHub release assets have no folders)."""
+    if not base_url.startswith(REMOTE_SCHEMES) or "'" in base_url or any(
+            c.isspace() for c in base_url):
+        raise PledgepackError(
+            f"--base-url {base_url!r}: not an absolute URL; give the address the package's "
+            "files are published under, such as https://example.org/pledges/1.0.0/")
+    base = base_url if base_url.endswith("/") else base_url + "/"
+    return base if flat else base + "data/"
+
+
+def remote_views_sql(schema: PackageSchema, base_url: str, flat: bool = False) -> str:
+    """views.sql for analysts who query a published release over the network, with DuckDB's
+    httpfs extension, without downloading the package."""
+    prefix = remote_prefix(base_url, flat)
+    header = [
+        f"DuckDB views over the data package {schema.name!r}, published at {base_url}",
+        f"The table views read the Parquet files over the network ({prefix}<table>.parquet)",
+        "with DuckDB's httpfs extension, which DuckDB installs on first use:",
+        "  duckdb -c \".read views-remote.sql\" -c \"select count(*) from statements\"",
+        "Only the parts of the files a query needs are fetched.",
+    ]
+    return views_sql(schema, prefix, header, "INSTALL httpfs;\nLOAD httpfs;\n\n")
 
 
 def write_database(schema: PackageSchema, out: Path, parquet: dict[str, Path]) -> Path:

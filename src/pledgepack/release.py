@@ -1,0 +1,343 @@
+"""Releases: the package with its data README, CHANGELOG, citation and licence, as a
+reproducible zip with checksums, compared with the previous release.
+
+A release is built, fully validated (frictionless reads every CSV row), documented and zipped
+in a folder beside `out`, and swapped in only when all of it worked, like a build.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import re
+import shutil
+import stat
+import subprocess
+import tempfile
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from .build import BuildResult, Progress, _check_target, _swap, build
+from .errors import PledgepackError
+from .gitio import Repository, find_repository
+from .package import DESCRIPTOR, sha256
+
+VERSION_RE = re.compile(r"(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)")
+SUMS_FILE = "SHA256SUMS"
+CHART_FILE = "status-over-time.svg"
+REMOTE_VIEWS_FILE = "views-remote.sql"
+# Zip can store no time before 1980.
+ZIP_EPOCH = dt.datetime(1980, 1, 1, tzinfo=dt.timezone.utc)
+# A regular file, rw-r--r--, in the high 16 bits where unzip reads Unix permissions.
+FILE_ATTRIBUTES = (stat.S_IFREG | 0o644) << 16
+ZIP_LEVEL = 9
+
+
+class ReleaseError(PledgepackError):
+    """A release cannot be made as asked."""
+
+
+@dataclass
+class Previous:
+    folder: Path
+    label: str           # where it came from, for messages and the changelog
+    version: str | None
+
+
+@dataclass
+class ReleaseResult:
+    out: Path
+    version: str
+    zip: Path
+    sums: Path
+    files: list[str]
+    previous: Previous | None
+    build: BuildResult
+    changelog: str
+
+
+def parse_version(text: str) -> str:
+    """'1.2.0' (a leading 'v' is dropped, as in a tag name); anything else is refused."""
+    version = text[1:] if text[:1] in "vV" else text
+    if not VERSION_RE.fullmatch(version):
+        raise ReleaseError(f"version {text!r} is not of the form X.Y.Z (such as 1.2.0)")
+    return version
+
+
+def version_key(version: str) -> tuple[int, ...]:
+    return tuple(int(part) for part in version.split("."))
+
+
+def release_epoch(content: Path) -> int:
+    """SOURCE_DATE_EPOCH, else the committer time of the commit being released (HEAD)."""
+    epoch = os.environ.get("SOURCE_DATE_EPOCH")
+    if epoch is not None:
+        if not epoch.isdigit():
+            raise ReleaseError(f"SOURCE_DATE_EPOCH={epoch!r} is not a number of seconds")
+        return int(epoch)
+    repo = find_repository(content)
+    if repo is None or repo.head is None:
+        raise ReleaseError(
+            f"{content}: not in a git repository with a commit, so the release has no date to "
+            "stamp its files with; commit the content, or set SOURCE_DATE_EPOCH (seconds "
+            "since 1970) to the release's date")
+    return int(_git(repo.top, "log", "-1", "--format=%ct", "HEAD"))
+
+
+def _git(top: Path, *args: str) -> str:
+    proc = subprocess.run(["git", "-C", str(top), *args], capture_output=True, text=True)
+    if proc.returncode != 0:
+        raise ReleaseError(f"git {' '.join(args)} failed in {top}: {proc.stderr.strip()}")
+    return proc.stdout.strip()
+
+
+# --- the previous release ----------------------------------------------------------------
+
+def release_tags(repo: Repository) -> dict[str, str]:
+    """Version -> tag name, for the `v*` tags reachable from HEAD that name a version."""
+    found = {}
+    for tag in _git(repo.top, "tag", "--list", "v*", "--merged", "HEAD").splitlines():
+        try:
+            found[parse_version(tag)] = tag
+        except ReleaseError:
+            continue
+    return found
+
+
+def tag_of(repo: Repository, version: str) -> str | None:
+    """The tag `v<version>`, wherever it points."""
+    tag = f"v{version}"
+    proc = subprocess.run(["git", "-C", str(repo.top), "rev-parse", "-q", "--verify",
+                           f"refs/tags/{tag}^{{commit}}"], capture_output=True, text=True)
+    return tag if proc.returncode == 0 else None
+
+
+def previous_tag(repo: Repository, version: str) -> str | None:
+    """The tag of the highest version below `version` reachable from HEAD: on a release job
+    checked out at tag v1.2.0, that is v1.1.0, not v1.2.0 itself."""
+    earlier = [v for v in release_tags(repo) if version_key(v) < version_key(version)]
+    return release_tags(repo)[max(earlier, key=version_key)] if earlier else None
+
+
+def package_at(repo: Repository, ref: str, work: Path, *, descriptor: Path | None,
+               jobs: int | None) -> Path:
+    """Build the package as it was at `ref`, with its history up to there, from a temporary
+    worktree of the same repository."""
+    tree = work / f"tree-{ref.replace('/', '_')}"
+    _git(repo.top, "worktree", "add", "--quiet", "--detach", str(tree), ref)
+    try:
+        content = tree / repo.prefix if repo.prefix else tree
+        if not content.is_dir():
+            raise ReleaseError(f"{ref}: has no folder {repo.prefix!r}; give the previous "
+                               "release with --previous as a zip or folder")
+        out = work / f"package-{ref.replace('/', '_')}"
+        try:
+            build(content, out, descriptor=descriptor, jobs=jobs, version=_version_of_tag(ref))
+        except PledgepackError as exc:
+            raise ReleaseError(f"the package at {ref} does not build: {exc}") from None
+        return out
+    finally:
+        _git(repo.top, "worktree", "remove", "--force", str(tree))
+
+
+def package_from_path(path: Path, work: Path) -> Path:
+    """A released package given as a folder or as a zip (extracted into `work`)."""
+    if path.is_dir():
+        if not (path / DESCRIPTOR).is_file():
+            raise ReleaseError(f"{path}: no {DESCRIPTOR} in it; give a released package "
+                               "folder or zip")
+        return path
+    if not zipfile.is_zipfile(path):
+        raise ReleaseError(f"{path}: neither a folder nor a zip file")
+    target = work / "previous-zip"
+    target.mkdir()
+    with zipfile.ZipFile(path) as archive:
+        for name in archive.namelist():
+            # Never write outside the target, whatever the archive claims.
+            if name.startswith("/") or ".." in Path(name).parts:
+                raise ReleaseError(f"{path}: entry {name!r} points outside the archive")
+        archive.extractall(target)
+    if not (target / DESCRIPTOR).is_file():
+        raise ReleaseError(f"{path}: no {DESCRIPTOR} at the top of the zip")
+    return target
+
+
+def find_previous(given: str | None, content: Path, version: str, work: Path, *,
+                  descriptor: Path | None, jobs: int | None) -> Previous | None:
+    repo = find_repository(content)
+    if given is not None:
+        path = Path(given)
+        if path.exists():
+            folder = package_from_path(path, work)
+            return Previous(folder, str(path), _version_of(folder))
+        if repo is None or subprocess.run(
+                ["git", "-C", str(repo.top), "rev-parse", "-q", "--verify",
+                 f"{given}^{{commit}}"], capture_output=True).returncode != 0:
+            raise ReleaseError(f"--previous {given}: no such file, folder or git tag")
+        folder = package_at(repo, given, work, descriptor=descriptor, jobs=jobs)
+        return Previous(folder, given, _version_of_tag(given))
+    if repo is None or repo.head is None:
+        return None
+    tag = previous_tag(repo, version)
+    if tag is None:
+        return None
+    folder = package_at(repo, tag, work, descriptor=descriptor, jobs=jobs)
+    return Previous(folder, tag, parse_version(tag))
+
+
+def _version_of(folder: Path) -> str | None:
+    return json.loads((folder / DESCRIPTOR).read_text(encoding="utf-8")).get("version")
+
+
+def _version_of_tag(ref: str) -> str | None:
+    try:
+        return parse_version(ref)
+    except ReleaseError:
+        return None
+
+
+# --- one version, one content ------------------------------------------------------------
+
+def data_hashes(descriptor: dict) -> dict[str, str]:
+    return {r["name"]: r.get("hash") for r in descriptor.get("resources", [])}
+
+
+def check_version_unused(version: str, new: dict, content: Path, out: Path, work: Path,
+                         previous: Previous | None, *, descriptor: Path | None,
+                         jobs: int | None, zip_name: str) -> None:
+    """Refuse a version that was released before with other data: from its tag, from a zip
+    of it in `out`, or from the previous release given."""
+    others: list[tuple[str, dict]] = []
+    repo = find_repository(content)
+    tag = tag_of(repo, version) if repo and repo.head else None
+    if tag and not _same_commit_and_clean(repo, tag):
+        folder = package_at(repo, tag, work, descriptor=descriptor, jobs=jobs)
+        others.append((f"tag {tag}", _descriptor(folder)))
+    old_zip = out / zip_name
+    if old_zip.is_file():
+        with zipfile.ZipFile(old_zip) as archive:
+            others.append((str(old_zip), json.loads(archive.read(DESCRIPTOR))))
+    if previous and previous.version == version:
+        others.append((previous.label, _descriptor(previous.folder)))
+    for where, old in others:
+        if data_hashes(old) != data_hashes(new):
+            changed = sorted(name for name in data_hashes(new) | data_hashes(old)
+                             if data_hashes(new).get(name) != data_hashes(old).get(name))
+            raise ReleaseError(
+                f"version {version} was released before ({where}) with other data "
+                f"({', '.join(changed)} differ); a version names one content for good. "
+                f"Release the new content as a new version (such as {_next(version)}).")
+
+
+def _same_commit_and_clean(repo: Repository, tag: str) -> bool:
+    """Whether HEAD is the tagged commit and the content has no uncommitted changes."""
+    tagged = _git(repo.top, "rev-parse", f"refs/tags/{tag}^{{commit}}")
+    if tagged != repo.head:
+        return False
+    status = _git(repo.top, "status", "--porcelain", "--untracked-files=all", "--",
+                  repo.prefix or ".")
+    return status == ""
+
+
+def _descriptor(folder: Path) -> dict:
+    return json.loads((folder / DESCRIPTOR).read_text(encoding="utf-8"))
+
+
+def _next(version: str) -> str:
+    major, minor, patch = version_key(version)
+    return f"{major}.{minor}.{patch + 1}"
+
+
+# --- the files -----------------------------------------------------------------------------
+
+def package_files(folder: Path) -> list[str]:
+    """Every file in the folder, as sorted posix paths relative to it."""
+    return sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file())
+
+
+def write_zip(folder: Path, files: list[str], target: Path, epoch: int) -> Path:
+    """A zip whose bytes depend only on the files' bytes and `epoch`: entries sorted, one
+    fixed time, fixed permissions and compression level, no extra fields."""
+    when = max(dt.datetime.fromtimestamp(epoch, tz=dt.timezone.utc), ZIP_EPOCH)
+    stamp = when.timetuple()[:6]
+    with zipfile.ZipFile(target, "w") as archive:
+        for name in sorted(files):
+            info = zipfile.ZipInfo(name, date_time=stamp)
+            info.compress_type = zipfile.ZIP_DEFLATED
+            info.create_system = 3  # Unix, so that the permissions below are read
+            info.external_attr = FILE_ATTRIBUTES
+            archive.writestr(info, (folder / name).read_bytes(), compresslevel=ZIP_LEVEL)
+    return target
+
+
+def write_sums(folder: Path, names: list[str]) -> Path:
+    """SHA256SUMS in the format `sha256sum -c` reads: hash, two spaces, path."""
+    path = folder / SUMS_FILE
+    path.write_text("".join(f"{sha256(folder / name)}  {name}\n" for name in sorted(names)),
+                    encoding="utf-8")
+    return path
+
+
+# --- the release ---------------------------------------------------------------------------
+
+def release(content: Path | str = "content", out: Path | str = "dist", *, version: str,
+            previous: str | None = None, descriptor: Path | str | None = None,
+            base_url: str | None = None, flat: bool = False, jobs: int | None = None,
+            progress: Progress | None = None) -> ReleaseResult:
+    """Build, validate and document release `version` of the package into `out`."""
+    from .chart import status_chart
+    from .changelog import compare, read_tables, render_changelog
+    from .datareadme import citation_cff, data_readme, license_text
+    from .schema import PackageSchema
+    from .views import remote_views_sql
+
+    content, out = Path(content), Path(out)
+    descriptor = Path(descriptor) if descriptor else None
+    version = parse_version(version)
+    schema = PackageSchema.load(descriptor)
+    remote = remote_views_sql(schema, base_url, flat) if base_url else None
+    _check_target(out)
+    epoch = release_epoch(content)
+    released = dt.datetime.fromtimestamp(epoch, tz=dt.timezone.utc).date()
+    zip_name = f"{schema.name}-{version}.zip"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix="pledgepack-release-") as scratch:
+        work = Path(scratch)
+        prev = find_previous(previous, content, version, work, descriptor=descriptor, jobs=jobs)
+        stage = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}.release-"))
+        try:
+            package = stage / "package"
+            result = build(content, package, descriptor=descriptor, jobs=jobs,
+                           full_validation=True, version=version, progress=progress)
+            meta = _descriptor(package)
+            check_version_unused(version, meta, content, out, work, prev,
+                                 descriptor=descriptor, jobs=jobs, zip_name=zip_name)
+            tables = read_tables(package)
+            changelog = render_changelog(compare(prev.folder if prev else None, package),
+                                         version=version, date=released.isoformat())
+            extra = {
+                "CHANGELOG.md": changelog,
+                "CITATION.cff": citation_cff(meta, version=version, released=released.isoformat()),
+                "LICENSE.md": license_text(meta),
+                CHART_FILE: status_chart(tables["status_history"], tables["statuses"],
+                                         end=released, order=schema.statuses),
+            }
+            if remote:
+                extra[REMOTE_VIEWS_FILE] = remote
+            files = sorted(package_files(package) + list(extra) + ["README.md"])
+            extra["README.md"] = data_readme(
+                meta, tables, version=version, released=released.isoformat(), files=files,
+                chart=CHART_FILE, changelog="CHANGELOG.md",
+                remote_views=REMOTE_VIEWS_FILE if remote else None, base_url=base_url)
+            for name, text in extra.items():
+                (package / name).write_text(text, encoding="utf-8")
+            zip_path = write_zip(package, files, package / zip_name, epoch)
+            sums = write_sums(package, files + [zip_name])
+            _swap(package, out)
+            result.out, result.report.folder = out, str(out)
+        finally:
+            shutil.rmtree(stage, ignore_errors=True)
+    return ReleaseResult(out=out, version=version, zip=out / zip_path.name,
+                         sums=out / sums.name, files=files, previous=prev, build=result,
+                         changelog=changelog)
