@@ -18,7 +18,7 @@ CHART_ALT = "Statements by status over time"
 _KNOWN_FILES = {
     "datapackage.json": "Frictionless Data Package descriptor: metadata and table schemas.",
     "views.sql": "DuckDB views over the Parquet files; run it from this folder.",
-    "CHANGELOG.md": "What changed in this release and in earlier ones.",
+    "CHANGELOG.md": "What changed since the previous release.",
     "CITATION.cff": "Citation metadata (Citation File Format 1.2.0).",
     "LICENSE.md": "The licence of the data and how to attribute it.",
     "README.md": "This file.",
@@ -78,16 +78,16 @@ _REMOTE = """\
 ## Querying without downloading the data
 
 {views} defines the same views, but they read the Parquet files over HTTPS from <{base_url}> \
-with DuckDB's httpfs extension, which fetches only the parts of the files a query needs. \
-DuckDB's `.read` takes local files only, so keep a copy of that small file (it is in this \
-release) and run in DuckDB:
+with DuckDB's httpfs extension, which fetches only the parts of the files a query needs. The \
+file is small: take it from this release (it is published beside the zip) and run in DuckDB:
 
 ```sql
-INSTALL httpfs;
-LOAD httpfs;
 .read {name}
 SELECT count(*) FROM {table};
 ```
+
+It installs and loads httpfs itself (`INSTALL httpfs; LOAD httpfs;`), which needs DuckDB's \
+extension repository to be reachable the first time.
 """
 
 _NO_REMOTE = """\
@@ -420,8 +420,8 @@ def data_readme(descriptor: dict, tables: dict[str, pa.Table], *, version: str, 
     if chart:
         out += [f"![{CHART_ALT}]({_dest(chart)})", ""]
     if changelog:
-        out += ["## Changes", "", f"What changed in version {_text(version)} and in earlier "
-                f"releases: [{_text(changelog)}]({_dest(changelog)}).", ""]
+        out += ["## Changes", "", f"What changed in version {_text(version)} since the previous "
+                f"release: [{_text(changelog)}]({_dest(changelog)}).", ""]
     out += _usage(descriptor, files) + _remote(remote_views, base_url)
     out += _dictionary(descriptor, tables)
     return "\n".join(out).rstrip("\n") + "\n"

@@ -93,7 +93,7 @@ def remote_views_sql(schema: PackageSchema, base_url: str, flat: bool = False) -
     header = [
         f"DuckDB views over the data package {schema.name!r}, published at {base_url}",
         f"The table views read the Parquet files over the network ({prefix}<table>.parquet)",
-        "with DuckDB's httpfs extension, which DuckDB installs on first use:",
+        "with DuckDB's httpfs extension, which the statements below install and load:",
         "  duckdb -c \".read views-remote.sql\" -c \"select count(*) from statements\"",
         "Only the parts of the files a query needs are fetched.",
     ]
