@@ -162,6 +162,37 @@ def test_the_database_file_is_the_same_every_time(built, tmp_path):
     assert len(digests) == 1
 
 
+def test_the_database_file_is_the_same_at_scale(built, tmp_path):
+    """From about 40k rows on, DuckDB's blocks showed leftover memory; 60k statements here."""
+    import hashlib
+
+    from pledgepack.views import write_database
+
+    rows = 60_000
+    statements = pa.table({
+        "statement_id": [f"doc-{i // 100}/vorhaben-{i}" for i in range(rows)],
+        "document_id": [f"doc-{i // 100}" for i in range(rows)],
+        "section_id": [f"doc-{i // 100}/kapitel-{i // 10}" for i in range(rows)],
+        "id": [f"vorhaben-{i}" for i in range(rows)],
+        "summary": [f"Vorhaben {i}: " + "Verwaltung digital " * (i % 7) for i in range(rows)],
+        "quote": [None if i % 3 else f"Wir werden {i} umsetzen" for i in range(rows)],
+        "status": [SCHEMA.statuses[i % 4] for i in range(rows)],
+        "position": list(range(rows)), "anchored": [i % 5 > 0 for i in range(rows)],
+    })
+    arrow = SCHEMA.arrow_schema("statements")
+    statements = pa.table([statements.column(f.name) if f.name in statements.column_names
+                           else pa.nulls(rows, f.type) for f in arrow], schema=arrow)
+    parquet = {name: built / "data" / f"{name}.parquet" for name in SCHEMA.table_names}
+    parquet["statements"] = tmp_path / "statements.parquet"
+    pq.write_table(statements, parquet["statements"])
+    digests = set()
+    for n in range(3):
+        folder = tmp_path / f"db{n}"
+        folder.mkdir()
+        digests.add(hashlib.sha256(write_database(SCHEMA, folder, parquet).read_bytes()).hexdigest())
+    assert len(digests) == 1
+
+
 def test_created_comes_from_the_last_content_commit(content, tmp_path, monkeypatch):
     monkeypatch.delenv("SOURCE_DATE_EPOCH", raising=False)
     build(content, tmp_path / "plain")

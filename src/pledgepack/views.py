@@ -6,6 +6,10 @@ database file (so that it answers from any directory, and after a copy).
 """
 from __future__ import annotations
 
+import json
+import os
+import subprocess
+import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -100,11 +104,35 @@ def remote_views_sql(schema: PackageSchema, base_url: str, flat: bool = False) -
     return views_sql(schema, prefix, header, "INSTALL httpfs;\nLOAD httpfs;\n\n")
 
 
+# DuckDB writes the unused bytes at the end of each storage block as its allocator hands them
+# over. On Linux that is its bundled jemalloc, whose reused memory still holds earlier strings,
+# so from about 40k rows on the same rows gave different files. The file is therefore written
+# in a child process whose jemalloc zeroes what it allocates (a setting read at start-up).
+ALLOCATOR_ENV = {"DUCKDB_JE_MALLOC_CONF": "zero:true"}
+
+
 def write_database(schema: PackageSchema, out: Path, parquet: dict[str, Path]) -> Path:
-    """<package>.duckdb with the tables stored inside and the views over them."""
+    """<package>.duckdb with the tables stored inside and the views over them, written in a
+    child process (see ALLOCATOR_ENV)."""
+    path = out / f"{schema.name}.duckdb"
+    job = {"descriptor": schema.descriptor, "path": str(path),
+           "parquet": {name: str(p) for name, p in parquet.items()}}
+    package_root = str(Path(__file__).resolve().parent.parent)
+    env = {**os.environ, **ALLOCATOR_ENV,
+           "PYTHONPATH": os.pathsep.join(p for p in (package_root, os.environ.get("PYTHONPATH"))
+                                         if p)}
+    proc = subprocess.run([sys.executable, "-m", "pledgepack.views"], input=json.dumps(job), env=env,
+                          capture_output=True, text=True)
+    if proc.returncode != 0:
+        last = (proc.stderr.strip().splitlines() or ["no message"])[-1]
+        raise PledgepackError(f"{path}: writing the database failed: {last}")
+    return path
+
+
+def write_database_here(schema: PackageSchema, path: Path, parquet: dict[str, Path]) -> Path:
+    """The work of write_database, in this process."""
     import duckdb
 
-    path = out / f"{schema.name}.duckdb"
     # One thread and no compression: with several threads, or with the compression DuckDB
     # picks per segment (FSST and others), the same rows now and then give different bytes.
     con = duckdb.connect(":memory:", config={"threads": 1})
@@ -125,3 +153,9 @@ def write_database(schema: PackageSchema, out: Path, parquet: dict[str, Path]) -
     finally:
         con.close()
     return path
+
+
+if __name__ == "__main__":
+    _job = json.load(sys.stdin)
+    write_database_here(PackageSchema(_job["descriptor"]), Path(_job["path"]),
+                        {name: Path(p) for name, p in _job["parquet"].items()})
