@@ -147,27 +147,28 @@ def test_two_builds_are_byte_identical(shipped, tmp_path, monkeypatch):
     assert json.loads(one["datapackage.json"])["created"] == "2023-11-14T22:13:20Z"
 
 
-def test_the_database_file_is_the_same_every_time(built, tmp_path):
-    """Nondeterminism in the .duckdb file showed only now and then; build it several times."""
+def database_digests(parquet: dict[str, Path], folder: Path, times: int) -> set[str]:
+    """The sha256 of each of `times` database files written from the same Parquet files."""
     import hashlib
 
     from pledgepack.views import write_database
 
-    parquet = {name: built / "data" / f"{name}.parquet" for name in SCHEMA.table_names}
     digests = set()
-    for n in range(6):
-        folder = tmp_path / f"db{n}"
-        folder.mkdir()
-        digests.add(hashlib.sha256(write_database(SCHEMA, folder, parquet).read_bytes()).hexdigest())
-    assert len(digests) == 1
+    for n in range(times):
+        (folder / f"db{n}").mkdir()
+        digests.add(hashlib.sha256(
+            write_database(SCHEMA, folder / f"db{n}", parquet).read_bytes()).hexdigest())
+    return digests
+
+
+def test_the_database_file_is_the_same_every_time(built, tmp_path):
+    """Nondeterminism in the .duckdb file showed only now and then; build it several times."""
+    parquet = {name: built / "data" / f"{name}.parquet" for name in SCHEMA.table_names}
+    assert len(database_digests(parquet, tmp_path, 6)) == 1
 
 
 def test_the_database_file_is_the_same_at_scale(built, tmp_path):
     """From about 40k rows on, DuckDB's blocks showed leftover memory; 60k statements here."""
-    import hashlib
-
-    from pledgepack.views import write_database
-
     rows = 60_000
     statements = pa.table({
         "statement_id": [f"doc-{i // 100}/vorhaben-{i}" for i in range(rows)],
@@ -185,12 +186,7 @@ def test_the_database_file_is_the_same_at_scale(built, tmp_path):
     parquet = {name: built / "data" / f"{name}.parquet" for name in SCHEMA.table_names}
     parquet["statements"] = tmp_path / "statements.parquet"
     pq.write_table(statements, parquet["statements"])
-    digests = set()
-    for n in range(3):
-        folder = tmp_path / f"db{n}"
-        folder.mkdir()
-        digests.add(hashlib.sha256(write_database(SCHEMA, folder, parquet).read_bytes()).hexdigest())
-    assert len(digests) == 1
+    assert len(database_digests(parquet, tmp_path, 3)) == 1
 
 
 def test_created_comes_from_the_last_content_commit(content, tmp_path, monkeypatch):

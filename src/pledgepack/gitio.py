@@ -64,6 +64,17 @@ def _git(top: Path, *args: str) -> bytes:
     return proc.stdout
 
 
+def git_text(top: Path, *args: str) -> str:
+    """A git command's output as text, stripped; HistoryError when git fails."""
+    return _git(top, *args).decode("utf-8", "surrogateescape").strip()
+
+
+def resolves(top: Path, ref: str) -> bool:
+    """Whether `ref` names a commit in the repository."""
+    return subprocess.run(["git", "-C", str(top), "rev-parse", "-q", "--verify",
+                           f"{ref}^{{commit}}"], capture_output=True).returncode == 0
+
+
 def find_repository(folder: Path) -> Repository | None:
     """The repository whose work tree holds `folder`; None when there is none or git is not
     installed."""

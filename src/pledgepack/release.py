@@ -12,7 +12,6 @@ import os
 import re
 import shutil
 import stat
-import subprocess
 import tempfile
 import zipfile
 from dataclasses import dataclass
@@ -20,7 +19,7 @@ from pathlib import Path
 
 from .build import BuildResult, Progress, _check_target, _swap, build
 from .errors import PledgepackError
-from .gitio import Repository, find_repository
+from .gitio import Repository, find_repository, git_text, resolves
 from .package import DESCRIPTOR, sha256
 
 VERSION_RE = re.compile(r"(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)")
@@ -82,14 +81,7 @@ def release_epoch(content: Path) -> int:
             f"{content}: not in a git repository with a commit, so the release has no date to "
             "stamp its files with; commit the content, or set SOURCE_DATE_EPOCH (seconds "
             "since 1970) to the release's date")
-    return int(_git(repo.top, "log", "-1", "--format=%ct", "HEAD"))
-
-
-def _git(top: Path, *args: str) -> str:
-    proc = subprocess.run(["git", "-C", str(top), *args], capture_output=True, text=True)
-    if proc.returncode != 0:
-        raise ReleaseError(f"git {' '.join(args)} failed in {top}: {proc.stderr.strip()}")
-    return proc.stdout.strip()
+    return int(git_text(repo.top, "log", "-1", "--format=%ct", "HEAD"))
 
 
 # --- the previous release ----------------------------------------------------------------
@@ -97,7 +89,7 @@ def _git(top: Path, *args: str) -> str:
 def release_tags(repo: Repository) -> dict[str, str]:
     """Version -> tag name, for the `v*` tags reachable from HEAD that name a version."""
     found = {}
-    for tag in _git(repo.top, "tag", "--list", "v*", "--merged", "HEAD").splitlines():
+    for tag in git_text(repo.top, "tag", "--list", "v*", "--merged", "HEAD").splitlines():
         try:
             found[parse_version(tag)] = tag
         except ReleaseError:
@@ -108,16 +100,15 @@ def release_tags(repo: Repository) -> dict[str, str]:
 def tag_of(repo: Repository, version: str) -> str | None:
     """The tag `v<version>`, wherever it points."""
     tag = f"v{version}"
-    proc = subprocess.run(["git", "-C", str(repo.top), "rev-parse", "-q", "--verify",
-                           f"refs/tags/{tag}^{{commit}}"], capture_output=True, text=True)
-    return tag if proc.returncode == 0 else None
+    return tag if resolves(repo.top, f"refs/tags/{tag}") else None
 
 
 def previous_tag(repo: Repository, version: str) -> str | None:
     """The tag of the highest version below `version` reachable from HEAD: on a release job
     checked out at tag v1.2.0, that is v1.1.0, not v1.2.0 itself."""
-    earlier = [v for v in release_tags(repo) if version_key(v) < version_key(version)]
-    return release_tags(repo)[max(earlier, key=version_key)] if earlier else None
+    tags = release_tags(repo)
+    earlier = [v for v in tags if version_key(v) < version_key(version)]
+    return tags[max(earlier, key=version_key)] if earlier else None
 
 
 def package_at(repo: Repository, ref: str, work: Path, *, descriptor: Path | None,
@@ -125,7 +116,7 @@ def package_at(repo: Repository, ref: str, work: Path, *, descriptor: Path | Non
     """Build the package as it was at `ref`, with its history up to there, from a temporary
     worktree of the same repository."""
     tree = work / f"tree-{ref.replace('/', '_')}"
-    _git(repo.top, "worktree", "add", "--quiet", "--detach", str(tree), ref)
+    git_text(repo.top, "worktree", "add", "--quiet", "--detach", str(tree), ref)
     try:
         content = tree / repo.prefix if repo.prefix else tree
         if not content.is_dir():
@@ -138,7 +129,7 @@ def package_at(repo: Repository, ref: str, work: Path, *, descriptor: Path | Non
             raise ReleaseError(f"the package at {ref} does not build: {exc}") from None
         return out
     finally:
-        _git(repo.top, "worktree", "remove", "--force", str(tree))
+        git_text(repo.top, "worktree", "remove", "--force", str(tree))
 
 
 def package_from_path(path: Path, work: Path) -> Path:
@@ -170,10 +161,8 @@ def find_previous(given: str | None, content: Path, version: str, work: Path, *,
         path = Path(given)
         if path.exists():
             folder = package_from_path(path, work)
-            return Previous(folder, str(path), _version_of(folder))
-        if repo is None or subprocess.run(
-                ["git", "-C", str(repo.top), "rev-parse", "-q", "--verify",
-                 f"{given}^{{commit}}"], capture_output=True).returncode != 0:
+            return Previous(folder, str(path), _descriptor(folder).get("version"))
+        if repo is None or not resolves(repo.top, given):
             raise ReleaseError(f"--previous {given}: no such file, folder or git tag")
         folder = package_at(repo, given, work, descriptor=descriptor, jobs=jobs)
         return Previous(folder, given, _version_of_tag(given))
@@ -184,10 +173,6 @@ def find_previous(given: str | None, content: Path, version: str, work: Path, *,
         return None
     folder = package_at(repo, tag, work, descriptor=descriptor, jobs=jobs)
     return Previous(folder, tag, parse_version(tag))
-
-
-def _version_of(folder: Path) -> str | None:
-    return json.loads((folder / DESCRIPTOR).read_text(encoding="utf-8")).get("version")
 
 
 def _version_of_tag(ref: str) -> str | None:
@@ -220,10 +205,11 @@ def check_version_unused(version: str, new: dict, content: Path, out: Path, work
             others.append((str(old_zip), json.loads(archive.read(DESCRIPTOR))))
     if previous and previous.version == version:
         others.append((previous.label, _descriptor(previous.folder)))
+    ours = data_hashes(new)
     for where, old in others:
-        if data_hashes(old) != data_hashes(new):
-            changed = sorted(name for name in data_hashes(new) | data_hashes(old)
-                             if data_hashes(new).get(name) != data_hashes(old).get(name))
+        theirs = data_hashes(old)
+        if theirs != ours:
+            changed = sorted(name for name in ours | theirs if ours.get(name) != theirs.get(name))
             raise ReleaseError(
                 f"version {version} was released before ({where}) with other data "
                 f"({', '.join(changed)} differ); a version names one content for good. "
@@ -232,10 +218,10 @@ def check_version_unused(version: str, new: dict, content: Path, out: Path, work
 
 def _same_commit_and_clean(repo: Repository, tag: str) -> bool:
     """Whether HEAD is the tagged commit and the content has no uncommitted changes."""
-    tagged = _git(repo.top, "rev-parse", f"refs/tags/{tag}^{{commit}}")
+    tagged = git_text(repo.top, "rev-parse", f"refs/tags/{tag}^{{commit}}")
     if tagged != repo.head:
         return False
-    status = _git(repo.top, "status", "--porcelain", "--untracked-files=all", "--",
+    status = git_text(repo.top, "status", "--porcelain", "--untracked-files=all", "--",
                   repo.prefix or ".")
     return status == ""
 
