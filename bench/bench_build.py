@@ -9,7 +9,7 @@ The default is 40 documents x 25 chapters x 100 statements = 100k statements.
 Each repeat runs two things, one after the other, each in a fresh child process:
 
 * the YAML floor: for every chapter file, read it, split off the front matter with
-  `pledgepack.yamltext.HANDLER.split()` and load it with `yaml.CSafeLoader`, in a single
+  `pledgepack.content.yamltext.HANDLER.split()` and load it with `yaml.CSafeLoader`, in a single
   process. This is about the least any build must do to read the content; finding the
   files is not timed.
 * a full `build(corpus, out)` into a fresh out folder, with its phase timings
@@ -144,7 +144,7 @@ def child_floor(corpus: Path) -> dict:
     """Read, split and load the front matter of every chapter, single process."""
     import yaml
 
-    from pledgepack.yamltext import HANDLER
+    from pledgepack.content.yamltext import HANDLER
 
     files = chapter_files(corpus)
     statements = 0
@@ -170,7 +170,7 @@ def child_build(corpus: Path, out: Path) -> dict:
     worker_kib = sampler.stop()
     # What `pledgepack validate` (and a release) adds on top: the frictionless pass over
     # every CSV row, which the build's own gate leaves out. Timed after the build, not in it.
-    from pledgepack.validate import validate_package
+    from pledgepack.check.validate import validate_package
 
     started = time.perf_counter()
     full = validate_package(out)

@@ -1,4 +1,4 @@
-"""Benchmark of the git history walk (`pledgepack.history.git_history`).
+"""Benchmark of the git history walk (`pledgepack.history.walk.git_history`).
 
 Three measurements, each the median of --repeat runs, on repositories made by
 ../shared/bench/make_corpus.py (set PLEDGEPACK_CORPUS_SCRIPT to use another copy):
@@ -25,7 +25,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from pledgepack.history import git_history
+from pledgepack.history.walk import git_history
 from pledgepack.schema import PackageSchema
 
 REPO = Path(__file__).resolve().parent.parent

@@ -29,7 +29,7 @@ def main() -> int:
         subprocess.run(command, capture_output=True, check=False)
         whole.append(time.perf_counter() - started)
 
-    from pledgepack.lint import lint
+    from pledgepack.editors.lint import lint
     from pledgepack.schema import PackageSchema
 
     schema = PackageSchema.load()

@@ -32,7 +32,7 @@ CHILD_FLAG = "--child"
 
 def child(kind: str, content: str, out: str, version: str) -> dict:
     from pledgepack.build import build
-    from pledgepack.release import release
+    from pledgepack.release.cut import release
 
     started = time.perf_counter()
     if kind == "build":

@@ -8,9 +8,9 @@ from pathlib import Path
 from typing import NamedTuple
 
 import pytest
-from conftest import CHAPTER, DOCUMENT_YAML, chapter, make_document
 
-from pledgepack.content import read_content
+from conftest import CHAPTER, DOCUMENT_YAML, chapter, make_document
+from pledgepack.content.folder import read_content
 from pledgepack.errors import ERROR, ContentError
 from pledgepack.schema import PackageSchema
 

@@ -151,7 +151,7 @@ def database_digests(parquet: dict[str, Path], folder: Path, times: int) -> set[
     """The sha256 of each of `times` database files written from the same Parquet files."""
     import hashlib
 
-    from pledgepack.views import write_database
+    from pledgepack.query.views import write_database
 
     digests = set()
     for n in range(times):
@@ -204,8 +204,8 @@ def test_created_comes_from_the_last_content_commit(content, tmp_path, monkeypat
 
 
 def test_parallel_reading_gives_the_same_package(tmp_path, monkeypatch):
-    import pledgepack.content as content_module
-    import pledgepack.validate as validate_module
+    import pledgepack.check.validate as validate_module
+    import pledgepack.content.folder as content_module
 
     chapters = {f"{n}-kapitel.md": CHAPTER.replace("id: portal", f"id: portal-{n}")
                 .replace("#portal", f"#portal-{n}").replace("id: akte", f"id: akte-{n}")

@@ -11,8 +11,8 @@ import pytest
 
 from conftest import DOCUMENT_YAML, chapter, make_repo
 from pledgepack.build import build
-from pledgepack.changelog import compare, escape, read_tables, render_changelog
 from pledgepack.errors import PledgepackError
+from pledgepack.release.changelog import compare, escape, read_tables, render_changelog
 
 T1, T2, T3, T4 = (f"2024-0{n}-01T10:00:00+00:00" for n in range(1, 5))
 LAND, STADT = "Koalitionsvertrag Testland 2024", "Koalitionsvertrag Teststadt 2024"

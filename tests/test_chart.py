@@ -8,7 +8,7 @@ import xml.etree.ElementTree as ET
 import pyarrow as pa
 import pytest
 
-from pledgepack.chart import status_chart, status_counts
+from pledgepack.release.chart import status_chart, status_counts
 from pledgepack.schema import PackageSchema
 
 SCHEMA = PackageSchema.load()

@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 
 from conftest import REPO
+from pledgepack.check.validate import validate_package
 from pledgepack.cli import cli
-from pledgepack.validate import validate_package
 
 
 @pytest.fixture

@@ -13,7 +13,7 @@ import yaml
 
 from conftest import CHAPTER, DOCUMENT_YAML, SHIPPED_CONTENT, chapter, make_document
 from pledgepack.build import build
-from pledgepack.datareadme import citation_cff, data_readme, license_text
+from pledgepack.release.datareadme import citation_cff, data_readme, license_text
 
 VERSION, RELEASED = "1.0", "2024-05-01"
 CHART_LINE = "![Statements by status over time](charts/status.svg)"

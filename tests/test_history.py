@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from conftest import Repo, make_repo
-from pledgepack import history
-from pledgepack.history import HistoryError, git_history
+from pledgepack.history import walk as history
+from pledgepack.history.walk import HistoryError, git_history
 from pledgepack.schema import PackageSchema
 
 SCHEMA = PackageSchema.load()

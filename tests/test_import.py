@@ -7,12 +7,18 @@ import pyarrow.parquet as pq
 import pytest
 import yaml
 
-from pledgepack.content import read_content
+from pledgepack.content.folder import read_content
+from pledgepack.editors.importer import (
+    Part,
+    import_document,
+    render_chapter,
+    slugify,
+    split_parts,
+    take_title,
+)
+from pledgepack.editors.textclean import clean_text, join_lines, take_title_line
 from pledgepack.errors import PledgepackError
-from pledgepack.importer import (Part, import_document, render_chapter, slugify, split_parts,
-                                 take_title)
 from pledgepack.schema import PackageSchema
-from pledgepack.textclean import clean_text, join_lines, take_title_line
 
 SCHEMA = PackageSchema.load()
 RULE = " " * 60  # the line a PDF puts above the footnotes

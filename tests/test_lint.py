@@ -9,7 +9,7 @@ from pathlib import Path
 import yaml
 
 from conftest import REPO, chapter, make_document
-from pledgepack.lint import lint
+from pledgepack.editors.lint import lint
 from pledgepack.schema import PackageSchema
 
 EDITORIAL = chapter("""\

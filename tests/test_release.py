@@ -20,9 +20,16 @@ import duckdb
 import pytest
 import yaml
 
-from conftest import (CHAPTER, DOCUMENT_YAML, REPO, Repo, assert_csv_matches_parquet, chapter,
-                      make_repo)
-from pledgepack.release import release
+from conftest import (
+    CHAPTER,
+    DOCUMENT_YAML,
+    REPO,
+    Repo,
+    assert_csv_matches_parquet,
+    chapter,
+    make_repo,
+)
+from pledgepack.release.cut import release
 
 BIN = Path(sys.executable).parent
 DOC = "content/testland-2024"

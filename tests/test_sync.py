@@ -6,13 +6,13 @@ import textwrap
 from pathlib import Path
 
 import pytest
-from conftest import make_document
 
-from pledgepack.content import read_content
+from conftest import make_document
+from pledgepack.content.folder import read_content
+from pledgepack.content.yamltext import load_yaml, split_front_matter
+from pledgepack.editors.sync import sync_chapter, sync_files
 from pledgepack.errors import ERROR, WARNING, PledgepackError
 from pledgepack.schema import PackageSchema
-from pledgepack.sync import sync_chapter, sync_files
-from pledgepack.yamltext import load_yaml, split_front_matter
 
 DATE = "2024-05-01"
 

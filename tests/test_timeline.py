@@ -11,7 +11,7 @@ import pytest
 
 from conftest import DOCUMENT_YAML, make_repo
 from pledgepack.build import build
-from pledgepack.content import read_content
+from pledgepack.content.folder import read_content
 from pledgepack.schema import PackageSchema
 
 SCHEMA = PackageSchema.load()

@@ -6,8 +6,8 @@ from pathlib import Path
 import pytest
 
 from conftest import CHAPTER
+from pledgepack.history.versions import VersionParser
 from pledgepack.schema import PackageSchema
-from pledgepack.versions import VersionParser
 
 SCHEMA = PackageSchema.load()
 SEED = (Path(__file__).parent / "fixtures" / "seed-003-19-4-digitalisierung.md").read_text()

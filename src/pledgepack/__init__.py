@@ -17,13 +17,13 @@ def __getattr__(name):
         from .build import build
         return build
     if name == "release_package":
-        from .release import release
+        from .release.cut import release
         return release
     if name == "read_content":
-        from .content import read_content
+        from .content.folder import read_content
         return read_content
     if name == "validate_package":
-        from .validate import validate_package
+        from .check.validate import validate_package
         return validate_package
     if name == "PackageSchema":
         from .schema import PackageSchema

@@ -15,18 +15,18 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .content import read_content
-from .gitio import cache_folder, find_repository
-from .history import GitHistory, document_folders
-from .history import git_history as read_git_history
+from .check.validate import Report, validate_package
+from .content.folder import read_content
 from .errors import ERROR, WARNING, ContentError, Diagnostic, PackageInvalid, PledgepackError
-from .package import DESCRIPTOR, build_descriptor, created_timestamp, write_descriptor
+from .history.gitio import cache_folder, find_repository
+from .history.timeline import merge_history
+from .history.walk import GitHistory, document_folders
+from .history.walk import git_history as read_git_history
+from .package.descriptor import DESCRIPTOR, build_descriptor, created_timestamp, write_descriptor
+from .package.tables import build_tables
+from .package.writers import write_tables
+from .query.views import write_database, write_views_sql
 from .schema import PackageSchema
-from .tables import build_tables
-from .timeline import merge_history
-from .validate import Report, validate_package
-from .views import write_database, write_views_sql
-from .writers import write_tables
 
 Progress = Callable[[str, int, int], None]
 
@@ -110,7 +110,7 @@ def build(content: Path | str = "content", out: Path | str = "dist", *,
     PledgepackError; in every such case `out` is left as it was.
 
     The new package must validate before it replaces `out`. By default the CSV rows are proven
-    equal to the checked Parquet rather than read again by frictionless (see validate.py);
+    equal to the checked Parquet rather than read again by frictionless (see check/validate.py);
     `full_validation` adds that pass, as `pledgepack validate` and releases do."""
     content, out = Path(content), Path(out)
     jobs = jobs or default_jobs()

@@ -164,7 +164,7 @@ def _report_build(result) -> None:
 def release(version, previous, content, out, descriptor, base_url, flat, jobs):
     """Cut a release into --out: the package, README, CHANGELOG, CITATION.cff, LICENSE.md,
     a chart, a reproducible <package>-<version>.zip and SHA256SUMS."""
-    from .release import release as run_release
+    from .release.cut import release as run_release
 
     progress = _Progress()
     with _failures("release", out, progress):
@@ -195,8 +195,8 @@ def views(base_url, flat, descriptor, output):
 
     In DuckDB: .read views-remote.sql, then query the views without downloading anything.
     """
+    from .query.views import remote_views_sql
     from .schema import PackageSchema
-    from .views import remote_views_sql
 
     try:
         text = remote_views_sql(PackageSchema.load(descriptor), base_url, flat)
@@ -215,7 +215,7 @@ def validate(folder, as_json, jobs):
 
     Exit code 1 when the package is invalid.
     """
-    from .validate import validate_package
+    from .check.validate import validate_package
 
     report = validate_package(folder, jobs=jobs)
     if as_json:
@@ -241,7 +241,7 @@ def lint(paths, content, fmt, strict):
     date, empty summaries, ids that cannot be used as an anchor. Exit code 1 on errors (and on
     warnings with --strict).
     """
-    from .lint import lint as run_lint
+    from .editors.lint import lint as run_lint
     from .schema import PackageSchema
 
     try:
@@ -276,7 +276,7 @@ def sync(files, content, date, check):
     last_update --date, in anchor order after the existing entries. Existing entries and every
     other byte of the file stay as they are; a second run changes nothing.
     """
-    from .sync import sync_files
+    from .editors.sync import sync_files
 
     try:
         results = sync_files(list(files) or [content], date, check=check)
@@ -316,7 +316,7 @@ def import_(source, document_id, title, kind, content, force):
     joined, broken lines become paragraphs, page furniture and bullet glyphs go, headings
     become Markdown headings.
     """
-    from .importer import import_document
+    from .editors.importer import import_document
 
     try:
         result = import_document(source, content, document_id, title=title, force=force,
@@ -344,7 +344,7 @@ def database_options(fn):
 
 def _print_result(fetch, db: Path | None, fmt: str) -> None:
     """Run fetch(database) -> (columns, rows) and print the rows, or fail with the message."""
-    from .query import QueryError, find_database, render
+    from .query.run import QueryError, find_database, render
 
     try:
         columns, rows = fetch(db or find_database(Path("dist")))
@@ -358,7 +358,7 @@ def _print_result(fetch, db: Path | None, fmt: str) -> None:
 @database_options
 def query(sql, db, fmt):
     """Run SQL against the package's DuckDB views and print the result."""
-    from .query import run_query
+    from .query.run import run_query
 
     _print_result(lambda database: run_query(database, sql), db, fmt)
 
@@ -371,7 +371,7 @@ def history(statement_id, db, fmt):
 
     STATEMENT_ID is <document_id>/<id>, e.g. bund-2021/glasfaser.
     """
-    from .query import statement_timeline
+    from .query.run import statement_timeline
 
     _print_result(lambda database: statement_timeline(database, statement_id), db, fmt)
 

@@ -14,6 +14,9 @@ from pathlib import Path
 from .errors import PledgepackError
 
 DESCRIPTOR_NAME = "datapackage.json"
+# Lists (categories, parties) are joined with this in the CSV files and split on it when read
+# back; the content reader refuses list items that contain it.
+LIST_DELIMITER = ";"
 
 # Table Schema type -> DuckDB type. Lists are lists of strings in this package.
 DUCKDB_TYPES = {

@@ -12,7 +12,7 @@ import unicodedata
 import frontmatter
 import yaml
 
-from .errors import ERROR, Diagnostic
+from ..errors import ERROR, Diagnostic
 
 DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 # What frictionless accepts for format "uri": a scheme, then no white space.

@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from .errors import PledgepackError
+from ..errors import PledgepackError
 
 # Settings a user's git config could change and that would change the output we parse.
 _CONFIG = ("-c", "log.showSignature=false", "-c", "log.showRoot=true")

@@ -11,9 +11,19 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .errors import ERROR, WARNING, Diagnostic
-from .yamltext import (URI_RE, Lines, YamlProblem, decode, load_yaml, nfc, parse_date,
-                       split_front_matter, text_value)
+from ..errors import ERROR, WARNING, Diagnostic
+from ..schema import LIST_DELIMITER
+from .yamltext import (
+    URI_RE,
+    Lines,
+    YamlProblem,
+    decode,
+    load_yaml,
+    nfc,
+    parse_date,
+    split_front_matter,
+    text_value,
+)
 
 # [text](#id): the text may span lines but holds no brackets; the id holds no
 # whitespace or parentheses.
@@ -22,7 +32,6 @@ ANCHOR_RE = re.compile(r"\[([^\[\]]*)\]\(#([^()\s]+)\)")
 BROKEN_ANCHOR_RE = re.compile(r"\]\(([^\s()#/:.?=&]+)\)")
 NUMBER_RE = re.compile(r"^\s*(\d+(?:\.\d+)*)\.?\s")
 SPACE_RE = re.compile(r"\s+")
-LIST_DELIMITER = ";"
 
 STATEMENT_KEYS = frozenset({"id", "summary", "status", "last_update", "deadline", "categories",
                             "reports", "responsible", "measure", "history"})

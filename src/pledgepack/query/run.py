@@ -8,7 +8,7 @@ import io
 import json
 from pathlib import Path
 
-from .errors import PledgepackError
+from ..errors import PledgepackError
 
 
 class QueryError(PledgepackError):

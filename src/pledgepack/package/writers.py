@@ -13,7 +13,7 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
-from .chapter import LIST_DELIMITER
+from ..schema import LIST_DELIMITER
 
 DATA_DIR = "data"
 

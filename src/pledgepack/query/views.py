@@ -13,10 +13,10 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
+from ..check.sqlchecks import quote_ident, quote_literal
+from ..errors import PledgepackError
+from ..schema import PackageSchema
 from .analysis import ANALYST_VIEWS, MACROS
-from .errors import PledgepackError
-from .schema import PackageSchema
-from .sqlchecks import quote_ident, quote_literal
 
 STATUS_TYPE = "pledge_status"
 VIEWS_FILE = "views.sql"
@@ -117,12 +117,12 @@ def write_database(schema: PackageSchema, out: Path, parquet: dict[str, Path]) -
     path = out / f"{schema.name}.duckdb"
     job = {"descriptor": schema.descriptor, "path": str(path),
            "parquet": {name: str(p) for name, p in parquet.items()}}
-    package_root = str(Path(__file__).resolve().parent.parent)
+    package_root = str(Path(__file__).resolve().parents[2])
     env = {**os.environ, **ALLOCATOR_ENV,
            "PYTHONPATH": os.pathsep.join(p for p in (package_root, os.environ.get("PYTHONPATH"))
                                          if p)}
-    proc = subprocess.run([sys.executable, "-m", "pledgepack.views"], input=json.dumps(job), env=env,
-                          capture_output=True, text=True)
+    proc = subprocess.run([sys.executable, "-m", "pledgepack.query.views"], input=json.dumps(job),
+                          env=env, capture_output=True, text=True)
     if proc.returncode != 0:
         last = (proc.stderr.strip().splitlines() or ["no message"])[-1]
         raise PledgepackError(f"{path}: writing the database failed: {last}")

@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import pyarrow as pa
 
-from .model import Content, StatusChange
-from .schema import PackageSchema
+from ..model import Content, StatusChange
+from ..schema import PackageSchema
 
 
 def _column(values, field: pa.Field) -> pa.Array:

@@ -15,8 +15,8 @@ from pathlib import Path, PurePosixPath
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from .errors import PledgepackError
-from .package import DESCRIPTOR, PARQUET_SUFFIX
+from ..errors import PledgepackError
+from ..package.descriptor import DESCRIPTOR, PARQUET_SUFFIX
 
 __all__ = ["Changes", "Entry", "Place", "StatusUpdate", "compare", "read_tables",
            "render_changelog"]

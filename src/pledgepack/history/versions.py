@@ -12,9 +12,9 @@ import hashlib
 import re
 from pathlib import Path
 
-from .chapter import ANCHOR_RE, parse_chapter, read_entry, section_row
-from .errors import ERROR, Diagnostic
-from .yamltext import Lines, YamlProblem, load_yaml, nfc, split_front_matter
+from ..content.chapter import ANCHOR_RE, parse_chapter, read_entry, section_row
+from ..content.yamltext import Lines, YamlProblem, load_yaml, nfc, split_front_matter
+from ..errors import ERROR, Diagnostic
 
 # 'statements:' alone on its line (a block list follows), at the top level.
 BLOCK_START_RE = re.compile(r"^statements:[ \t]*(?:#[^\n]*)?\n", re.MULTILINE)

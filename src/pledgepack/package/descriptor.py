@@ -8,8 +8,8 @@ import os
 import subprocess
 from pathlib import Path
 
-from .model import Content
-from .schema import PackageSchema
+from ..model import Content
+from ..schema import PackageSchema
 
 DESCRIPTOR = "datapackage.json"
 PARQUET_SUFFIX = "-parquet"

@@ -12,7 +12,7 @@ import re
 from typing import TYPE_CHECKING
 from xml.sax.saxutils import escape
 
-from .schema import PackageSchema
+from ..schema import PackageSchema
 
 if TYPE_CHECKING:
     import pyarrow as pa

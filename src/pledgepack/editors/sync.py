@@ -16,10 +16,20 @@ from pathlib import Path
 import yaml
 
 # Sync must see exactly the anchors and YAML the build sees.
-from .chapter import find_anchors
-from .errors import ERROR, Diagnostic, PledgepackError
-from .yamltext import (HANDLER, Lines, YamlProblem, Loader, decode, load_yaml, nfc, parse_date,
-                       split_front_matter, text_value)
+from ..content.chapter import find_anchors
+from ..content.yamltext import (
+    HANDLER,
+    Lines,
+    Loader,
+    YamlProblem,
+    decode,
+    load_yaml,
+    nfc,
+    parse_date,
+    split_front_matter,
+    text_value,
+)
+from ..errors import ERROR, Diagnostic, PledgepackError
 
 NEW_STATUS = "not_implemented"
 PLAIN_ID_RE = re.compile(r"\w[\w.-]*")

@@ -12,12 +12,20 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
-from .chapter import LIST_DELIMITER, ChapterResult, read_chapter
-from .errors import ERROR, WARNING, ContentError, Diagnostic
-from .model import Content, Document, Recorded, Report, Section, Statement
-from .schema import PackageSchema
-from .yamltext import (Lines, YamlProblem, decode, load_yaml, nfc, parse_date,
-                       split_front_matter, text_value)
+from ..errors import ERROR, WARNING, ContentError, Diagnostic
+from ..model import Content, Document, Recorded, Report, Section, Statement
+from ..schema import LIST_DELIMITER, PackageSchema
+from .chapter import ChapterResult, read_chapter
+from .yamltext import (
+    Lines,
+    YamlProblem,
+    decode,
+    load_yaml,
+    nfc,
+    parse_date,
+    split_front_matter,
+    text_value,
+)
 
 DOCUMENT_FILE = "document.yaml"
 DOCUMENT_KEYS = {"title", "kind", "jurisdiction", "parties", "date", "source_url", "license"}

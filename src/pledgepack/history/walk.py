@@ -19,12 +19,19 @@ from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
 
-from .content import DOCUMENT_FILE, hidden, slug
-from .gitio import (Commit, HistoryError, Repository, find_repository, log, on_first_parent_chain,
-                    read_blobs)
-from .model import StatusChange
+from ..content.folder import DOCUMENT_FILE, hidden, slug
+from ..content.yamltext import nfc
+from ..model import StatusChange
+from .gitio import (
+    Commit,
+    HistoryError,
+    Repository,
+    find_repository,
+    log,
+    on_first_parent_chain,
+    read_blobs,
+)
 from .versions import VersionParser
-from .yamltext import nfc
 
 __all__ = ["GitHistory", "HistoryError", "document_folders", "git_history"]
 
@@ -49,7 +56,7 @@ class GitHistory:
 
 def document_folders(content_root: Path, document_id: str | None = None) -> dict[str, str]:
     """Folder inside the content folder ('' for the folder itself) -> document id, found in the
-    work tree the way content.py finds documents."""
+    work tree the way content/folder.py finds documents."""
     root = Path(content_root)
     if (root / DOCUMENT_FILE).exists() or any(
             p.suffix == ".md" and not hidden(p) and p.is_file() for p in root.iterdir()):

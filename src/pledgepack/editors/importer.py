@@ -22,11 +22,11 @@ import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 
-from .content import DOCUMENT_FILE, ID_RE
-from .errors import PledgepackError
-from .schema import PackageSchema
+from ..content.folder import DOCUMENT_FILE, ID_RE
+from ..content.yamltext import nfc
+from ..errors import PledgepackError
+from ..schema import PackageSchema
 from .textclean import clean_text, take_title_line
-from .yamltext import nfc
 
 MARKDOWN_RE = re.compile(r"^#{1,6}[ \t]+\S", re.MULTILINE)
 HEADING_RE = re.compile(r"^(#{1,6})[ \t]+(.*?)(?:[ \t]+#+)?[ \t]*$")

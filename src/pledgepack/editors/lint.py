@@ -11,10 +11,10 @@ import re
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from .content import scan_content
-from .errors import ERROR, WARNING, Diagnostic
-from .schema import PackageSchema
-from .yamltext import Lines, YamlProblem, decode, load_yaml, split_front_matter
+from ..content.folder import scan_content
+from ..content.yamltext import Lines, YamlProblem, decode, load_yaml, split_front_matter
+from ..errors import ERROR, WARNING, Diagnostic
+from ..schema import PackageSchema
 
 PLACEHOLDER_TITLES = {"test", "todo", "tbd", "xxx", "titel", "title", "..."}
 PLACEHOLDER_HOSTS = re.compile(r"(^|\.)example\.(org|com|net)$|^localhost$")

@@ -8,8 +8,7 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
-from .chapter import LIST_DELIMITER
-from .schema import arrow_type
+from ..schema import LIST_DELIMITER, arrow_type
 
 
 def read_csv_typed(path: Path, table_schema: dict) -> pa.Table:

@@ -17,10 +17,10 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from .build import BuildResult, Progress, _check_target, _swap, build
-from .errors import PledgepackError
-from .gitio import Repository, find_repository, git_text, resolves
-from .package import DESCRIPTOR, sha256
+from ..build import BuildResult, Progress, _check_target, _swap, build
+from ..errors import PledgepackError
+from ..history.gitio import Repository, find_repository, git_text, resolves
+from ..package.descriptor import DESCRIPTOR, sha256
 
 VERSION_RE = re.compile(r"(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)")
 SUMS_FILE = "SHA256SUMS"
@@ -272,11 +272,11 @@ def release(content: Path | str = "content", out: Path | str = "dist", *, versio
             base_url: str | None = None, flat: bool = False, jobs: int | None = None,
             progress: Progress | None = None) -> ReleaseResult:
     """Build, validate and document release `version` of the package into `out`."""
-    from .chart import status_chart
+    from ..query.views import remote_views_sql
+    from ..schema import PackageSchema
     from .changelog import compare, read_tables, render_changelog
+    from .chart import status_chart
     from .datareadme import citation_cff, data_readme, license_text
-    from .schema import PackageSchema
-    from .views import remote_views_sql
 
     content, out = Path(content), Path(out)
     descriptor = Path(descriptor) if descriptor else None

@@ -8,7 +8,7 @@ from __future__ import annotations
 import datetime as dt
 from collections import defaultdict
 
-from .model import Content, StatusChange
+from ..model import Content, StatusChange
 
 # Hand-written entries (front matter) come before git events at the same instant: they
 # describe what happened before the repository knew about it.

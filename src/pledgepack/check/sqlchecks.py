@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .schema import DUCKDB_TYPES
+from ..schema import DUCKDB_TYPES
 
 EXAMPLES = 3
 URI_PATTERN = r"[A-Za-z][A-Za-z0-9+.-]*:\S+"

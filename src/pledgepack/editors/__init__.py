@@ -1,0 +1,1 @@
+"""Tools for the people who keep the content: lint, sync and import."""

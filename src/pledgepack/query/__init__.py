@@ -1,0 +1,1 @@
+"""DuckDB over a built package: the views, the `.duckdb` file, and queries against it."""
