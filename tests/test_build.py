@@ -179,6 +179,7 @@ def test_the_database_file_is_the_same_at_scale(built, tmp_path):
         "quote": [None if i % 3 else f"Wir werden {i} umsetzen" for i in range(rows)],
         "status": [SCHEMA.statuses[i % 4] for i in range(rows)],
         "position": list(range(rows)), "anchored": [i % 5 > 0 for i in range(rows)],
+        "reviewed": [i % 2 > 0 for i in range(rows)],
     })
     arrow = SCHEMA.arrow_schema("statements")
     statements = pa.table([statements.column(f.name) if f.name in statements.column_names
@@ -325,4 +326,8 @@ def test_snapshot_history_has_one_row_per_statement(built):
     assert len(history) == len(statements)
     bund = next(h for h in history if h["statement_id"] == "bund-2021/glasfaser")
     assert (bund["seq"], bund["event"], bund["source"], bund["status"]) == (1, "snapshot", "snapshot", "not_implemented")
-    assert bund["valid_from"].isoformat() == "2021-11-30T00:00:00+00:00"
+    assert (bund["effective_date"].isoformat(), bund["effective_date_source"]) == (
+        "2021-11-30", "editor")
+    assert bund["recorded_at"] is None
+    assert all(h["effective_date_source"] is None for h in history
+               if h["effective_date"] is None)

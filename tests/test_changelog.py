@@ -45,7 +45,7 @@ def day(text: str) -> dt.datetime:
 
 
 def updates(changes) -> list[tuple]:
-    return [(c.statement_id, c.previous_status, c.status, c.valid_from, c.commit,
+    return [(c.statement_id, c.previous_status, c.status, c.recorded_at, c.commit,
              c.by_comparison) for c in changes.status_changes]
 
 
@@ -73,7 +73,9 @@ def test_read_tables_gives_typed_tables_by_name(release):
                               "status_history", "statuses"]
     assert tables["statements"].num_rows == 4
     assert tables["statements"].schema.field("position").type == pa.int64()
-    assert tables["status_history"].schema.field("valid_from").type == pa.timestamp("ms", "UTC")
+    history = tables["status_history"].schema
+    assert history.field("recorded_at").type == pa.timestamp("ms", "UTC")
+    assert history.field("effective_date").type == pa.date32()
 
 
 def test_read_tables_refuses_a_folder_that_is_not_a_package(tmp_path):
@@ -143,9 +145,9 @@ Added:
 
 Status changes:
 
-- `a`: Vorhaben a: not implemented → partially implemented (2024-02-01, commit {c2[:7]})
-- `a`: Vorhaben a: partially implemented → implemented (2024-03-01, commit {c3[:7]})
-- `b`: Vorhaben b: not implemented → broken (2024-03-01, commit {c3[:7]})
+- `a`: Vorhaben a: not implemented → partially implemented (in effect 2024-02-01, commit {c2[:7]} of 2024-02-01)
+- `a`: Vorhaben a: partially implemented → implemented (in effect 2024-03-01, commit {c3[:7]} of 2024-03-01)
+- `b`: Vorhaben b: not implemented → broken (in effect 2024-03-01, commit {c3[:7]} of 2024-03-01)
 
 #### 1.2 Umwelt
 
@@ -183,7 +185,7 @@ def test_change_in_a_second_document(tmp_path):
     # Documents by id: land before stadt, although stadt's change came first.
     assert text.index(f"### {LAND}") < text.index("`a`: Vorhaben a") \
         < text.index(f"### {STADT}") < text.index("#### 3. Bauen") \
-        < text.index("`weg`: Vorhaben weg: not implemented → partially implemented (2024-02-01")
+        < text.index("`weg`: Vorhaben weg: not implemented → partially implemented (in effect 2024-02-01")
 
 
 def test_first_release(release):
@@ -284,7 +286,7 @@ def test_a_statement_added_and_removed_between_releases(tmp_path):
     # Neither release has the statement; its chapter is found from the history row's path.
     assert [(c.statement_id, c.id, c.summary, c.commit, c.place.section_heading)
             for c in changes.status_changes] == [("land/x", "x", None, c3, "1.1 Verwaltung")]
-    assert "- `x`: not implemented → implemented (2024-03-01, commit " \
+    assert "- `x`: not implemented → implemented (in effect 2024-03-01, commit " \
         in render_changelog(changes, version="2", date="2024-04-02")
 
 

@@ -13,6 +13,8 @@ from pledgepack.schema import PackageSchema
 
 SCHEMA = PackageSchema.load()
 CODES = ["not_implemented", "partially_implemented", "implemented", "broken"]
+# The chart's bands: statements nobody reviewed yet at the bottom, then the statuses.
+BANDS = ["not_reviewed", *CODES]
 SVG = "{http://www.w3.org/2000/svg}"
 UTC = dt.timezone.utc
 D = dt.date
@@ -23,12 +25,19 @@ def at(day: str, time: str = "10:00:00") -> dt.datetime:
 
 
 def history(*events: tuple) -> pa.Table:
-    """Rows of (statement_id, seq, valid_from, status); a None status is a removal."""
+    """Rows of (statement_id, seq, when, status[, last_update]); a None status is a removal.
+    `when` is the commit time; the day it falls on (UTC) is the effective date, the editors'
+    when a last_update is given (the default: the day itself)."""
     rows = []
-    for sid, seq, valid_from, status in events:
+    for sid, seq, when, status, *written in events:
         event = "removed" if status is None else ("added" if seq == 1 else "changed")
-        rows.append({"statement_id": sid, "seq": seq, "valid_from": valid_from, "event": event,
-                     "status": status, "source": "git" if valid_from else "snapshot"})
+        day = when.astimezone(UTC).date() if when else None
+        last_update = written[0] if written else day
+        rows.append({"statement_id": sid, "seq": seq, "effective_date": day,
+                     "effective_date_source": "editor" if last_update else
+                     ("commit" if day else None),
+                     "recorded_at": when, "event": event, "status": status,
+                     "last_update": last_update, "source": "git" if when else "snapshot"})
     return pa.Table.from_pylist(rows, schema=SCHEMA.arrow_schema("status_history"))
 
 
@@ -38,8 +47,10 @@ def statuses(**labels: str) -> pa.Table:
     return pa.Table.from_pylist(rows, schema=SCHEMA.arrow_schema("statuses"))
 
 
-def counts(n=0, p=0, i=0, b=0) -> dict[str, int]:
-    return {"not_implemented": n, "partially_implemented": p, "implemented": i, "broken": b}
+def counts(n=0, p=0, i=0, b=0, u=None) -> dict[str, int]:
+    """Counts per status; with u, also the statements not yet reviewed (the chart's bands)."""
+    found = {"not_implemented": n, "partially_implemented": p, "implemented": i, "broken": b}
+    return found if u is None else {"not_reviewed": u, **found}
 
 
 # --- status_counts ---------------------------------------------------------------------------
@@ -175,12 +186,12 @@ def test_one_band_per_status_in_canonical_order_even_from_a_sorted_table():
     # A built package writes statuses sorted by code, which is not the canonical order.
     root = parse(status_chart(TWO_YEARS, statuses().sort_by("status"), end=END))
     bands = [p for p in root.iter(f"{SVG}path") if p.get("class") == "band"]
-    assert [b.get("data-status") for b in bands] == CODES
-    assert len({b.get("fill") for b in bands}) == 4
+    assert [b.get("data-status") for b in bands] == BANDS
+    assert len({b.get("fill") for b in bands}) == 5
 
 
 def test_legend_and_desc_give_the_counts_at_the_end():
-    final = status_counts(TWO_YEARS, CODES, END)[-1][1]
+    final = status_counts(TWO_YEARS, BANDS, END)[-1][1]
     assert sum(final.values()) > 0 and len(set(final.values())) > 1
     root = parse(status_chart(TWO_YEARS, statuses(), end=END))
     assert legend_counts(root) == final
@@ -247,7 +258,7 @@ def test_a_single_day_is_widened_so_the_bands_show():
     h = history(*[(f"s{n}", 1, at("2025-03-03"), CODES[n % 4]) for n in range(10)])
     root = parse(status_chart(h, statuses(), end=D(2025, 3, 3)))
     bands = [p for p in root.iter(f"{SVG}path") if p.get("class") == "band"]
-    for band in bands:
+    for band in bands[1:]:  # every statement is reviewed: the first band is empty
         xs = [x for x, _ in band_points(band)]
         ys = [y for _, y in band_points(band)]
         assert max(xs) - min(xs) > 20 and max(ys) - min(ys) > 20
@@ -255,11 +266,40 @@ def test_a_single_day_is_widened_so_the_bands_show():
     dates = [t.text for t in axis.iter(f"{SVG}text")]
     assert dates[-1] == "2025-03-03" and len(set(dates)) == len(dates) >= 2
     assert D.fromisoformat(dates[0]) <= D(2025, 2, 26)
-    assert legend_counts(root) == counts(n=3, p=3, i=2, b=2)
+    assert legend_counts(root) == counts(n=3, p=3, i=2, b=2, u=0)
 
 
 def test_empty_history_still_draws_a_chart():
     root = parse(status_chart(history(), statuses(), end=D(2025, 3, 3)))
-    assert legend_counts(root) == counts()
-    assert [p.get("data-status") for p in root.iter(f"{SVG}path")] == CODES
+    assert legend_counts(root) == counts(u=0)
+    assert [p.get("data-status") for p in root.iter(f"{SVG}path")] == BANDS
     assert "0 statements in total" in root.find(f"{SVG}desc").text
+
+
+def test_statements_nobody_reviewed_have_their_own_band():
+    # a: added without a review date (its status is only the default), reviewed in March;
+    # b: added with a review date; c: the editors' date, raised to the event before it.
+    h = pa.Table.from_pylist([
+        {"statement_id": "a", "seq": 1, "effective_date": D(2024, 1, 1),
+         "effective_date_source": "commit", "event": "added", "status": "not_implemented",
+         "last_update": None, "source": "git"},
+        {"statement_id": "a", "seq": 2, "effective_date": D(2024, 3, 1),
+         "effective_date_source": "editor", "event": "changed", "status": "implemented",
+         "last_update": D(2024, 3, 1), "source": "git"},
+        {"statement_id": "b", "seq": 1, "effective_date": D(2024, 2, 1),
+         "effective_date_source": "editor", "event": "added", "status": "not_implemented",
+         "last_update": D(2024, 2, 1), "source": "git"},
+        {"statement_id": "c", "seq": 1, "effective_date": D(2024, 2, 1),
+         "effective_date_source": "previous_event", "event": "recorded", "status": "broken",
+         "last_update": None, "source": "front_matter"},
+    ], schema=SCHEMA.arrow_schema("status_history"))
+    assert status_counts(h, BANDS, D(2024, 4, 1)) == [
+        (D(2024, 1, 1), counts(u=1)),
+        (D(2024, 2, 1), counts(u=1, n=1, b=1)),
+        (D(2024, 3, 1), counts(i=1, n=1, b=1, u=0)),
+        (D(2024, 4, 1), counts(i=1, n=1, b=1, u=0)),
+    ]
+    root = parse(status_chart(h, statuses(), end=D(2024, 4, 1)))
+    legend = [t.text for g in root.iter(f"{SVG}g") if g.get("class") == "legend"
+              for t in g.iter(f"{SVG}text")]
+    assert "not yet reviewed" in legend and "Not implemented" in legend

@@ -33,7 +33,7 @@ def chapter(*statements: tuple[str, str, str], published: bool = True) -> str:
 
 
 def rows(result) -> list[tuple]:
-    return [(c.statement_id, c.event, c.status, c.previous_status, c.valid_from.isoformat(),
+    return [(c.statement_id, c.event, c.status, c.previous_status, c.recorded_at.isoformat(),
              c.commit, c.author, c.path, c.last_update) for c in result.changes]
 
 
@@ -67,7 +67,7 @@ def test_status_changes_over_several_commits(tmp_path):
          "2024-03-01"),
     ]
     change = result.changes[2]
-    assert change.valid_from.tzinfo == dt.timezone.utc
+    assert change.recorded_at.tzinfo == dt.timezone.utc
     assert change.authored_at == dt.datetime(2024, 1, 20, 6, 30, tzinfo=dt.timezone.utc)
     assert {(c.source, c.seq, c.note) for c in result.changes} == {("git", 0, None)}
     assert (result.head, result.first_commit, result.shallow) == (repo.head(), c1, False)

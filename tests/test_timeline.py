@@ -64,7 +64,7 @@ def tracker(tmp_path):
 def history_rows(out: Path) -> list[tuple]:
     con = duckdb.connect(str(out / "pledges.duckdb"), read_only=True)
     return con.execute("""
-        select statement_id, seq, strftime(timezone('UTC', valid_from), '%Y-%m-%d'), event,
+        select statement_id, seq, strftime(effective_date, '%Y-%m-%d'), event,
                status::VARCHAR, previous_status::VARCHAR, source, "commit", author, path, note
         from status_history order by statement_id, seq""").fetchall()
 
@@ -129,16 +129,19 @@ def test_time_views(tracker, tmp_path, run):
         ("2024-04", "added", None, "implemented", 1),
         ("2024-04", "removed", "broken", None, 1),
     ]
-    last = dict(con.execute("select statement_id, strftime(timezone('UTC', last_changed), "
-                            "'%Y-%m-%d') from statement_details").fetchall())
+    last = dict(con.execute("select statement_id, strftime(last_changed, '%Y-%m-%d') "
+                            "from statement_details").fetchall())
     assert last == {"land/a": "2024-02-01", "land/c": "2024-04-01"}
     shown = run("history", "land/b", "--db", tmp_path / "dist/pledges.duckdb",
                 "--format", "csv")
     assert shown.exit_code == 0
     assert shown.stdout.splitlines()[1:] == [
-        f"1,2024-01-01 10:00,added,,not_implemented,git,{c1[:12]},Alex Beispiel,land/1.md,,",
-        f"2,2024-03-01 10:00,changed,not_implemented,broken,git,{c3[:12]},Alex Beispiel,land/2.md,,",
-        f"3,2024-04-01 10:00,removed,broken,,git,{c4[:12]},Alex Beispiel,land/2.md,,",
+        f"1,2024-01-01,commit,added,,not_implemented,git,{c1[:12]},2024-01-01 10:00,"
+        "Alex Beispiel,land/1.md,,",
+        f"2,2024-03-01,commit,changed,not_implemented,broken,git,{c3[:12]},2024-03-01 10:00,"
+        "Alex Beispiel,land/2.md,,",
+        f"3,2024-04-01,commit,removed,broken,,git,{c4[:12]},2024-04-01 10:00,"
+        "Alex Beispiel,land/2.md,,",
     ]
 
 

@@ -132,7 +132,7 @@ def build(content: Path | str = "content", out: Path | str = "dist", *,
                                  allow_shallow, progress, notes)
         else:
             notes.append("--no-git-history: status_history holds one snapshot row per statement")
-        rows = (merge_history(model, history.changes if history else None)
+        rows = (merge_history(model, history.with_dates if history else None)
                 if history or model.recorded else None)
         tables = phases.run("tables", build_tables, schema, model, rows)
         out.parent.mkdir(parents=True, exist_ok=True)

@@ -62,7 +62,8 @@ class Report(NamedTuple):
 class StatusChange(NamedTuple):
     statement_id: str
     seq: int
-    valid_from: dt.datetime | None
+    # When the event was recorded: the commit's committer time (git events only).
+    recorded_at: dt.datetime | None
     event: str
     status: str | None
     previous_status: str | None
@@ -74,6 +75,9 @@ class StatusChange(NamedTuple):
     last_update: str | None = None
     note: str | None = None
     url: str | None = None
+    # The day the status took effect and whose date that is (see history/timeline.py).
+    effective_date: str | None = None
+    effective_date_source: str | None = None
 
 
 class Recorded(NamedTuple):

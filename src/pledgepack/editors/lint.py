@@ -14,6 +14,7 @@ from urllib.parse import urlsplit
 from ..content.folder import scan_content
 from ..content.yamltext import Lines, YamlProblem, decode, load_yaml, split_front_matter
 from ..errors import ERROR, WARNING, Diagnostic
+from ..history.gitio import line_commits
 from ..schema import PackageSchema
 
 PLACEHOLDER_TITLES = {"test", "todo", "tbd", "xxx", "titel", "title", "..."}
@@ -90,10 +91,34 @@ def _lint_chapter(path: Path, display: str, document_date: dt.date | None,
         col = len(row) - len(stripped) + 1 + (2 if key and stripped.startswith("- ") else 0)
         found.append(Diagnostic(display, line, severity, message, hint, col))
 
+    statements = [e for e in meta.get("statements") or [] if isinstance(e, dict)]
     for index, entry in enumerate(meta.get("statements") or []):
         if isinstance(entry, dict):
             _lint_entry(index, entry, add, document_date, today)
+    if any(_date(e.get("last_update")) for e in statements):
+        _lint_commit_dates(path, meta.get("statements"), lines, add)
     return found
+
+
+def _lint_commit_dates(path: Path, entries: list, lines: Lines, add) -> None:
+    """A last_update after the day of the commit that wrote it cannot be a review date: the
+    package then dates the status by the commit (see history/timeline.py)."""
+    written = line_commits(path)
+    if not written:
+        return
+    for index, entry in enumerate(entries):
+        value = _date(entry.get("last_update")) if isinstance(entry, dict) else None
+        commit = written.get(lines.entry(index, "last_update")) if value else None
+        if commit is None:
+            continue
+        sha, when = commit
+        if value > when.date():
+            sid = str(entry.get("id", "")).strip()
+            add(index, "last_update", WARNING,
+                f"statement {sid!r}: last_update {value} is after the commit that wrote it "
+                f"({sha[:7]}, {when.date()})",
+                "write the day the status was assessed, not a later one; until then the "
+                "package dates this status by the commit's day")
 
 
 def _lint_entry(index: int, entry: dict, add, document_date: dt.date | None,

@@ -75,6 +75,31 @@ def resolves(top: Path, ref: str) -> bool:
                            f"{ref}^{{commit}}"], capture_output=True).returncode == 0
 
 
+def line_commits(path: Path) -> dict[int, tuple[str, dt.datetime]] | None:
+    """For each line of a file in a git work tree (1-based), the commit that last wrote it and
+    its committer time (git blame, following .mailmap and moves within the file); lines not yet
+    committed are left out. None when the file is not in a repository with commits."""
+    repo = find_repository(path.parent)
+    if repo is None or repo.head is None:
+        return None
+    proc = subprocess.run(["git", *_CONFIG, "-C", str(path.parent), "blame", "--porcelain",
+                           "--", path.name], capture_output=True)
+    if proc.returncode != 0:
+        return None  # not tracked, or git cannot blame it
+    found, times, current = {}, {}, None
+    for row in proc.stdout.decode("utf-8", "surrogateescape").split("\n"):
+        head = row.split(" ")
+        if len(head) >= 3 and len(head[0]) in (40, 64) and head[1].isdigit():
+            current = (head[0], int(head[2]))
+        elif row.startswith("committer-time ") and current:
+            times[current[0]] = _utc(row.split(" ", 1)[1])
+        elif row.startswith("\t") and current:
+            sha, line = current
+            if sha.strip("0") and sha in times:
+                found[line] = (sha, times[sha])
+    return found
+
+
 def find_repository(folder: Path) -> Repository | None:
     """The repository whose work tree holds `folder`; None when there is none or git is not
     installed."""

@@ -36,9 +36,11 @@ from .versions import VersionParser
 __all__ = ["GitHistory", "HistoryError", "document_folders", "git_history"]
 
 # Bump when the cache's layout or the meaning of its rows changes.
-CACHE_FORMAT = 1
+CACHE_FORMAT = 2
 
 Progress = Callable[[str, int, int], None]
+# A last_update written anew for an unchanged status: an internal row, see _row.
+DATED = "dated"
 # Per document, per chapter path (relative to the content folder): {id: (status, last_update)}.
 State = dict[str, dict[str, dict[str, tuple[str, str | None]]]]
 
@@ -52,6 +54,9 @@ class GitHistory:
     commits: int                 # commits that touched the content, in all
     commits_read: int            # of those, the ones this call read (the rest came from the cache)
     notes: list[str] = field(default_factory=list)
+    # The status changes and, in commit order among them, the `dated` rows: a new last_update
+    # written for an unchanged status (timeline.py dates by them, the package has no such row).
+    with_dates: list[StatusChange] = field(default_factory=list)
 
 
 def document_folders(content_root: Path, document_id: str | None = None) -> dict[str, str]:
@@ -127,8 +132,9 @@ class _Walk:
         self.merged = {doc: _merge(files) for doc, files in state.items()}
 
     def result(self, repo: Repository, read: int) -> GitHistory:
-        return GitHistory(self.changes, repo.head, repo.shallow, self.first_commit, self.commits,
-                          read, self.notes)
+        return GitHistory([c for c in self.changes if c.event != DATED], repo.head,
+                          repo.shallow, self.first_commit, self.commits, read, self.notes,
+                          self.changes)
 
     def chapter(self, path: str | None) -> tuple[str, str] | None:
         """(document id, path inside the content folder) of a chapter file; None for any other
@@ -242,13 +248,17 @@ def _merge(files: dict[str, dict]) -> dict[str, tuple]:
 def _row(document_id: str, sid: str, before: tuple | None, after: tuple | None,
          commit: Commit) -> StatusChange | None:
     """The row for a statement whose (status, last_update, path) was `before` and is `after` a
-    commit (None: not there); None when its status stayed, whatever its path or last_update."""
+    commit (None: not there). When its status stayed: a `dated` row where the editors wrote a
+    new last_update (timeline.py dates a status first recorded without a date by it, and
+    publishes no such row), else None, whatever its path."""
     if before is None:
         event, previous, (status, last_update, path) = "added", None, after
     elif after is None:
         event, status, (previous, last_update, path) = "removed", None, before
     elif after[0] != before[0]:
         event, previous, (status, last_update, path) = "changed", before[0], after
+    elif after[1] is not None and after[1] != before[1]:
+        event, previous, (status, last_update, path) = DATED, before[0], after
     else:
         return None
     return StatusChange(f"{document_id}/{sid}", 0, commit.committed, event, status, previous,
@@ -276,10 +286,10 @@ class _Cache:
             data = json.loads(self.path.read_text(encoding="utf-8"))
             if data["key"] != self.key or not on_first_parent_chain(repo, data["head"]):
                 return None
-            changes = [StatusChange(sid, 0, dt.datetime.fromisoformat(valid_from), event, status,
+            changes = [StatusChange(sid, 0, dt.datetime.fromisoformat(recorded_at), event, status,
                                     previous, "git", commit, author,
                                     dt.datetime.fromisoformat(authored), path, last_update)
-                       for (sid, valid_from, event, status, previous, commit, author, authored,
+                       for (sid, recorded_at, event, status, previous, commit, author, authored,
                             path, last_update) in data["changes"]]
             state = {doc: {path: {sid: (status, last_update)
                                   for sid, status, last_update in entries}
@@ -297,7 +307,7 @@ class _Cache:
                 "state": {doc: {path: [[sid, *value] for sid, value in entries.items()]
                                 for path, entries in files.items()}
                           for doc, files in walk.state.items()},
-                "changes": [[c.statement_id, c.valid_from.isoformat(), c.event, c.status,
+                "changes": [[c.statement_id, c.recorded_at.isoformat(), c.event, c.status,
                              c.previous_status, c.commit, c.author, c.authored_at.isoformat(),
                              c.path, c.last_update] for c in walk.changes]}
         self.path.parent.mkdir(parents=True, exist_ok=True)

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from ..model import Content, StatusChange
 from ..schema import PackageSchema
@@ -13,8 +14,10 @@ def _column(values, field: pa.Field) -> pa.Array:
     return pa.array(values, field.type)
 
 
-def to_table(schema: PackageSchema, name: str, rows: list) -> pa.Table:
-    """Rows (named tuples, or dicts) as a table in schema column order, sorted by primary key."""
+def to_table(schema: PackageSchema, name: str, rows: list,
+             derived: dict | None = None) -> pa.Table:
+    """Rows (named tuples, or dicts) as a table in schema column order, sorted by primary key.
+    `derived` maps a column the rows do not carry to a function of the other columns."""
     arrow = schema.arrow_schema(name)
     if rows and isinstance(rows[0], dict):
         columns = {f.name: [r.get(f.name) for r in rows] for f in arrow}
@@ -22,20 +25,25 @@ def to_table(schema: PackageSchema, name: str, rows: list) -> pa.Table:
         columns = dict(zip(rows[0]._fields, zip(*rows)))
     else:
         columns = {f.name: [] for f in arrow}
+    for column, make in (derived or {}).items():
+        columns[column] = make(columns) if rows else []
     table = pa.Table.from_arrays([_column(columns[f.name], f) for f in arrow], schema=arrow)
     key = schema.primary_key(name)
     return table.sort_by([(k, "ascending") for k in key]) if key and len(table) > 1 else table
 
 
 def snapshot_history(schema: PackageSchema, statements: pa.Table) -> pa.Table:
-    """One 'snapshot' row per statement: its status as the content has it now, valid from its
-    last_update (midnight UTC), with no history behind it."""
+    """One 'snapshot' row per statement: its status as the content has it now, in effect from
+    its last_update (the editors' date), with no history behind it."""
     arrow = schema.arrow_schema("status_history")
     n = len(statements)
+    last_update = statements.column("last_update")
     given = {
         "statement_id": statements.column("statement_id"),
         "seq": pa.array([1] * n, pa.int64()),
-        "valid_from": statements.column("last_update").cast(arrow.field("valid_from").type),
+        "effective_date": last_update,
+        "effective_date_source": pc.if_else(pc.is_null(last_update),
+                                            pa.scalar(None, pa.string()), "editor"),
         "event": pa.array(["snapshot"] * n, pa.string()),
         "status": statements.column("status"),
         "source": pa.array(["snapshot"] * n, pa.string()),
@@ -52,7 +60,8 @@ def build_tables(schema: PackageSchema, content: Content,
     tables = {
         "documents": to_table(schema, "documents", list(content.documents)),
         "sections": to_table(schema, "sections", list(content.sections)),
-        "statements": to_table(schema, "statements", list(content.statements)),
+        "statements": to_table(schema, "statements", list(content.statements),
+                               {"reviewed": lambda c: [d is not None for d in c["last_update"]]}),
         "reports": to_table(schema, "reports", list(content.reports)),
         "statuses": to_table(schema, "statuses", schema.inline_data("statuses")),
     }

@@ -24,9 +24,12 @@ def find_database(folder: Path) -> Path:
 
 
 TIMELINE_SQL = """
-SELECT seq, strftime(timezone('UTC', valid_from), '%Y-%m-%d %H:%M') AS "when (UTC)", event,
+SELECT seq, strftime(effective_date, '%Y-%m-%d') AS "in effect from",
+       effective_date_source::VARCHAR AS "whose date", event,
        previous_status::VARCHAR AS "from", status::VARCHAR AS "to", source,
-       left("commit", 12) AS "commit", author, path, last_update, note
+       left("commit", 12) AS "commit",
+       strftime(timezone('UTC', recorded_at), '%Y-%m-%d %H:%M') AS "committed (UTC)", author,
+       path, last_update, note
 FROM timeline WHERE statement_id = ? ORDER BY seq"""
 
 

@@ -22,9 +22,9 @@ __all__ = ["Changes", "Entry", "Place", "StatusUpdate", "compare", "read_tables"
            "render_changelog"]
 
 # The columns that tell one status_history row from another across two builds; seq is left
-# out because a row's number shifts when an earlier row is added.
-_ROW_KEY = ("statement_id", "valid_from", "event", "status", "previous_status", "source",
-            "commit")
+# out because a row's number shifts when an earlier row is added. A git row is known by its
+# commit, any other by its date (see _row_key).
+_ROW_KEY = ("statement_id", "event", "status", "previous_status", "source", "commit")
 _CHANGE_EVENTS = frozenset({"changed", "recorded"})
 
 
@@ -83,7 +83,8 @@ class StatusUpdate:
     summary: str | None
     previous_status: str
     status: str
-    valid_from: dt.datetime | None
+    effective_date: dt.date | None   # the day the status took effect
+    recorded_at: dt.datetime | None  # the commit's time
     commit: str | None
     place: Place
     by_comparison: bool = False
@@ -191,15 +192,15 @@ def _entry_key(entry: Entry) -> tuple:
 
 
 def _status_changes(before: _Release, now: _Release) -> list[StatusUpdate]:
-    seen = {tuple(row[k] for k in _ROW_KEY) for row in before.history}
+    seen = {_row_key(row) for row in before.history}
     found = [row for row in now.history
-             if tuple(row[k] for k in _ROW_KEY) not in seen and row["event"] in _CHANGE_EVENTS
+             if _row_key(row) not in seen and row["event"] in _CHANGE_EVENTS
              and row["previous_status"] is not None and row["status"] != row["previous_status"]]
-    found.sort(key=lambda r: (r["valid_from"] is None,
-                              r["valid_from"].timestamp() if r["valid_from"] else 0.0,
+    found.sort(key=lambda r: (_effective(r) is None, _effective(r) or dt.date.min,
                               r["statement_id"], r["seq"]))
     changes = [_update(before, now, row["statement_id"], row["previous_status"], row["status"],
-                       row["valid_from"], row["commit"], row["path"]) for row in found]
+                       (_effective(row), _recorded(row)), row["commit"], row["path"])
+               for row in found]
     # The status the history rows end at; where it is not today's status, the history does
     # not explain the difference (a build without git, or an uncommitted edit), so the step
     # from there to today's status is listed without a date.
@@ -208,26 +209,43 @@ def _status_changes(before: _Release, now: _Release) -> list[StatusUpdate]:
     for sid in sorted(now.statements.keys() & before.statements.keys()):
         status = now.statements[sid]["status"]
         if explained[sid] != status:
-            changes.append(_update(before, now, sid, explained[sid], status, None, None, None,
-                                   by_comparison=True))
+            changes.append(_update(before, now, sid, explained[sid], status, (None, None),
+                                   None, None, by_comparison=True))
     return changes
 
 
+def _effective(row: dict) -> dt.date | None:
+    """The day a row's status took effect; packages made before effective_date existed give
+    only valid_from, the commit time."""
+    if "effective_date" in row:
+        return row["effective_date"]
+    when = row.get("valid_from")
+    return when.astimezone(dt.timezone.utc).date() if when is not None else None
+
+
+def _recorded(row: dict) -> dt.datetime | None:
+    return row.get("recorded_at") if "recorded_at" in row else row.get("valid_from")
+
+
+def _row_key(row: dict) -> tuple:
+    return (*(row[k] for k in _ROW_KEY), None if row["commit"] else _effective(row))
+
+
 def _update(before: _Release, now: _Release, sid: str, previous: str, status: str,
-            valid_from: dt.datetime | None, commit: str | None, path: str | None,
+            when: tuple, commit: str | None, path: str | None,
             by_comparison: bool = False) -> StatusUpdate:
     for release in (now, before):
         statement = release.statements.get(sid)
         if statement is not None:
             entry = release.entry(statement)
-            return StatusUpdate(sid, entry.id, entry.summary, previous, status, valid_from,
+            return StatusUpdate(sid, entry.id, entry.summary, previous, status, *when,
                                 commit, entry.place, by_comparison)
     # Added and removed again between the releases: neither package has the statement, only
     # its history rows, whose ids are "<document>/<id>" and whose paths name the chapter.
     document_id, _, local_id = sid.partition("/")
     section = now.section_paths.get(path) or before.section_paths.get(path)
     release = now if document_id in now.documents else before
-    return StatusUpdate(sid, local_id, None, previous, status, valid_from, commit,
+    return StatusUpdate(sid, local_id, None, previous, status, *when, commit,
                         release.place(document_id, section), by_comparison)
 
 
@@ -331,8 +349,10 @@ def _describe(changes: Changes, update: StatusUpdate) -> str:
     if update.by_comparison:
         return f"{text} (found by comparing the two releases)"
     when = []
-    if update.valid_from is not None:
-        when.append(update.valid_from.astimezone(dt.timezone.utc).date().isoformat())
+    if update.effective_date is not None:
+        when.append(f"in effect {update.effective_date.isoformat()}")
     if update.commit:
-        when.append(f"commit {update.commit[:7]}")
+        recorded = (f" of {update.recorded_at.astimezone(dt.timezone.utc).date().isoformat()}"
+                    if update.recorded_at is not None else "")
+        when.append(f"commit {update.commit[:7]}{recorded}")
     return f"{text} ({', '.join(when)})" if when else text

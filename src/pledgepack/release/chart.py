@@ -31,6 +31,11 @@ COLOURS = {
     "broken": "#D55E00",
 }
 SPARE_COLOURS = ["#56B4E9", "#CC79A7", "#0072B2", "#F0E442"]
+# Statements nobody has assessed yet: their status is only the default, so they get a band of
+# their own below the statuses, pale so that they do not read as a status.
+NOT_REVIEWED = "not_reviewed"
+NOT_REVIEWED_LABEL = "not yet reviewed"
+NOT_REVIEWED_COLOUR = "#E4E4E4"
 
 # Tick intervals tried from finest to coarsest; the first whose labels do not overlap wins.
 TICK_STEPS = [("day", 1), ("day", 2), ("day", 7), ("day", 14), ("month", 1), ("month", 2),
@@ -53,21 +58,34 @@ def status_counts(history: pa.Table, statuses: list[str],
                   end: dt.date) -> list[tuple[dt.date, dict[str, int]]]:
     """Statements per status on every day an event took effect, and on `end`.
 
-    On day D a statement has the status of its last event (by seq) that took effect on or
-    before D; a removal (status null) takes it out of the counts. An event without valid_from
-    is only known to hold at release time, so it takes effect on `end`. Events after `end` are
-    left out. Each point holds counts for all `statuses`, in their order.
+    On day D a statement has the status of its last event (by seq) that took effect
+    (effective_date) on or before D; a removal (status null) takes it out of the counts. An
+    event without a date is only known to hold at release time, so it takes effect on `end`.
+    Events after `end` are left out. With NOT_REVIEWED among `statuses`, an event the editors
+    did not review (no last_update, and a date that is not theirs) counts there instead of
+    under its status. Each point holds counts for all `statuses`, in their order.
     """
     end = _utc_day(end)
     known = dict.fromkeys(statuses)
     events: dict[str, list[tuple[int, dt.date, str | None]]] = {}
+    names = history.column_names
+    # Packages from before effective_date carry the commit time in valid_from.
+    date_column = "effective_date" if "effective_date" in names else "valid_from"
     columns = [history.column(name).to_pylist()
-               for name in ("statement_id", "seq", "valid_from", "status")]
-    for sid, seq, valid_from, status in zip(*columns):
+               for name in ("statement_id", "seq", date_column, "status")]
+    n = len(history)
+    written = (history.column("last_update").to_pylist() if "last_update" in names
+               else [None] * n)
+    whose = (history.column("effective_date_source").to_pylist()
+             if "effective_date_source" in names else [None] * n)
+    for sid, seq, when, status, last_update, source in zip(*columns, written, whose):
         if status is not None and status not in known:
             raise ValueError(f"status_history: status {status!r} of {sid!r} is not one of "
                              f"{list(known)}")
-        day = _utc_day(valid_from) or end
+        if (status is not None and NOT_REVIEWED in known and last_update is None
+                and source not in ("editor", "previous_event")):
+            status = NOT_REVIEWED
+        day = _utc_day(when) or end
         if day <= end:
             events.setdefault(sid, []).append((seq, day, status))
 
@@ -116,6 +134,9 @@ def status_chart(history: pa.Table, statuses: pa.Table, *, end: dt.date,
     codes.sort(key=lambda c: canonical.index(c) if c in canonical else len(canonical))
     spare = iter(SPARE_COLOURS * len(codes))
     colours = {c: COLOURS.get(c) or next(spare) for c in codes}
+    codes.insert(0, NOT_REVIEWED)
+    labels[NOT_REVIEWED] = NOT_REVIEWED_LABEL
+    colours[NOT_REVIEWED] = NOT_REVIEWED_COLOUR
 
     points = status_counts(history, codes, end)
     final = points[-1][1]
@@ -202,8 +223,9 @@ def status_chart(history: pa.Table, statuses: pa.Table, *, end: dt.date,
     for code in reversed(codes):
         count = str(final[code])
         room = LEGEND_RIGHT - LEGEND_LEFT - 22 - _width(count, 12) - 8
+        edge = ' stroke="#888888" stroke-width="1"' if code == NOT_REVIEWED else ""
         out.append(f'<rect x="{_n(LEGEND_LEFT)}" y="{_n(row - 11)}" width="14" height="14" '
-                   f'fill="{colours[code]}"/>')
+                   f'fill="{colours[code]}"{edge}/>')
         out.append(f'<text x="{_n(LEGEND_LEFT + 22)}" y="{_n(row)}">'
                    f'{_text(_fit(labels[code], room, 12))}</text>')
         out.append(f'<text class="legend-count" data-status="{_attr(code)}" '

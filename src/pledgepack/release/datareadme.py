@@ -291,17 +291,31 @@ def _counts(descriptor: dict, tables: dict[str, pa.Table]) -> list[str]:
                   if f["name"] == column), {})
     order = list(field.get("constraints", {}).get("enum") or [])
     order += [c for c in labels if c not in order]
-    codes = statements.column(column).to_pylist()
+    statuses_given = statements.column(column).to_pylist()
+    reviewed = (statements.column("reviewed").to_pylist()
+                if "reviewed" in statements.column_names
+                else [d is not None for d in statements.column("last_update").to_pylist()])
+    # A status nobody has reviewed is only the default: counted apart, never as a finding.
+    codes = [c if r else None for c, r in zip(statuses_given, reviewed)]
     per_status, total = Counter(codes), len(codes)
     order += sorted(c for c in per_status if c not in order and c is not None)
+    unreviewed = per_status[None]
+    defaults = sorted(Counter(c for c, r in zip(statuses_given, reviewed) if not r))
+    columns = order + [None]
+    names = {**{c: labels.get(c, c) for c in order}, None: "Not yet reviewed"}
 
     def share(n: int) -> str:
         return f"{100 * n / total:.1f} %" if total else "–"
 
-    out = ["## Statements by status", "",
-           f"{total} statements in total, each with the status the editors last gave it.", ""]
-    rows = [[_cell(labels.get(c, c)), _code(c), str(per_status[c]), share(per_status[c])]
+    intro = (f"{total} statements in total: {total - unreviewed} reviewed by the editors, each "
+             "with the status they last gave it, and "
+             f"{unreviewed} not yet reviewed (no review date")
+    intro += (f"; their status is the default, {', '.join(_code(c) for c in defaults)}, which "
+              "nobody has checked)." if defaults else ").")
+    out = ["## Statements by status", "", intro, ""]
+    rows = [[_cell(f"Reviewed: {names[c]}"), _code(c), str(per_status[c]), share(per_status[c])]
             for c in order]
+    rows.append(["Not yet reviewed", "", str(unreviewed), share(unreviewed)])
     rows.append(["**Total**", "", f"**{total}**", share(total)])
     out += _table(["Status", "Code", "Statements", "Share"], rows, "llrr")
 
@@ -310,10 +324,10 @@ def _counts(descriptor: dict, tables: dict[str, pa.Table]) -> list[str]:
     titles = {row[doc_key]: row.get("title") or row[doc_key] for row in documents}
     rows = []
     for doc in list(titles) + sorted({d for d, _ in per_doc if d not in titles}):
-        counts = [per_doc[(doc, c)] for c in order]
+        counts = [per_doc[(doc, c)] for c in columns]
         rows.append([_cell(titles.get(doc, doc)), *map(str, counts), str(sum(counts))])
-    header = ["Document", *(_cell(labels.get(c, c)) for c in order), "Total"]
-    return out + ["### By document", ""] + _table(header, rows, "l" + "r" * (len(order) + 1))
+    header = ["Document", *(_cell(names[c]) for c in columns), "Total"]
+    return out + ["### By document", ""] + _table(header, rows, "l" + "r" * (len(columns) + 1))
 
 
 def _usage(descriptor: dict, files: list[str]) -> list[str]:
