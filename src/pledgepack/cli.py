@@ -345,6 +345,32 @@ def import_text(source, document_id, title, kind, content, force):
         click.echo(f"  {chapter_path}")
 
 
+@import_.command("govplan")
+@click.argument("dump", type=click.Path(path_type=Path, exists=True, dir_okay=False))
+@click.option("--document", "document_id", required=True,
+              help="Id of the new document: the folder name under --content.")
+@click.option("--title", default=None,
+              help="Title of the document [default: froide-govplan: plans of government N].")
+@click.option("--content", type=click.Path(path_type=Path), default="content",
+              show_default=True, help="Content folder to write the document into.")
+@click.option("--force", is_flag=True, help="Replace an existing document folder.")
+def import_govplan(dump, document_id, title, content, force):
+    """Turn a JSON dump of froide-govplan's plan API into a document folder.
+
+    Each plan becomes a statement (status mapped, govplan_status and rating kept), each update
+    with a status a history entry (source govplan), each update with a link a report.
+    """
+    from .editors.govplan import import_govplan as run_import
+
+    try:
+        result = run_import(dump, content, document_id, title=title, force=force)
+    except PledgepackError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"imported {dump} as {result.folder}: {result.title!r}")
+    for chapter_path in result.chapters:
+        click.echo(f"  {chapter_path}")
+
+
 @cli.group()
 def export():
     """Write a built package in other trackers' formats."""

@@ -50,6 +50,8 @@ class Statement(NamedTuple):
     position: int
     line: int | None
     anchored: bool
+    govplan_status: str | None = None
+    rating: int | None = None
 
 
 class Report(NamedTuple):
@@ -74,6 +76,8 @@ class StatusChange(NamedTuple):
     last_update: str | None = None
     note: str | None = None
     url: str | None = None
+    govplan_status: str | None = None
+    rating: int | None = None
 
 
 class Recorded(NamedTuple):
@@ -86,6 +90,9 @@ class Recorded(NamedTuple):
     note: str | None
     url: str | None
     path: str
+    source: str = "front_matter"
+    govplan_status: str | None = None
+    rating: int | None = None
 
 
 class Content(NamedTuple):

@@ -172,7 +172,7 @@ def export_govplan(package: Path, out: Path, government: str, documents: list[st
 
 
 COLUMNS = ("title", "slug", "description", "quote", "public", "due_date", "measure", "status",
-           "reference", "categories", "responsible", "statement_id", "deadline")
+           "rating", "reference", "categories", "responsible", "statement_id", "deadline")
 
 
 def _plans(statements: list[dict], government: str, to_govplan: dict, with_categories: bool):
@@ -209,7 +209,10 @@ def _plans(statements: list[dict], government: str, to_govplan: dict, with_categ
         plans.append({
             "title": title, "slug": slug, "description": "\n\n".join(notes),
             "quote": s["quote"] or "", "public": "True", "due_date": due, "measure": measure,
-            "status": to_govplan[s["status"]], "reference": reference,
+            # A statement imported from froide-govplan goes back with its own status.
+            "status": s.get("govplan_status") or to_govplan[s["status"]],
+            "rating": "" if s.get("rating") is None else str(s["rating"]),
+            "reference": reference,
             "categories": ", ".join(cats), "responsible": s["responsible"] or "",
             "statement_id": sid,
             "deadline": s["deadline"].isoformat() if s["deadline"] else "",
@@ -229,6 +232,9 @@ def _mapping(plans: list[dict], categories: bool) -> dict:
               "reference"]
     if categories:
         fields.append("categories")
+    # An empty rating fails the import (int('')): mapped only when every plan has one.
+    if plans and all(p["rating"] for p in plans):
+        fields.append("rating")
     return {name: name for name in fields}
 
 
@@ -318,7 +324,9 @@ def _readme(government: str, plans: int, updates: int, mapping: dict, losses: li
     if "categories" not in mapping:
         lines.append("- `categories` is not mapped: the importer needs every category to exist "
                      "already; export with `--categories` once they do.")
-    lines.append("- `rating`: the package has none (an empty rating fails the import).")
+    if "rating" not in mapping:
+        lines.append("- `rating` is not mapped: not every plan has one, and an empty rating "
+                     "fails the import.")
     lines += [f"- {loss}" for loss in losses] or ["- Nothing else: every other value is "
                                                   "imported as the package has it."]
     return "\n".join(lines) + "\n"

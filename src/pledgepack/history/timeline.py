@@ -10,8 +10,8 @@ from collections import defaultdict
 
 from ..model import Content, StatusChange
 
-# Hand-written entries (front matter) come before git events at the same instant: they
-# describe what happened before the repository knew about it.
+# History entries (front matter, and those imported from froide-govplan) come before git events
+# at the same instant: they describe what happened before the repository knew about it.
 _RECORDED, _GIT, _SNAPSHOT = 0, 1, 2
 _NEVER = dt.datetime.max.replace(tzinfo=dt.timezone.utc)
 
@@ -30,8 +30,8 @@ def merge_history(content: Content, git_changes: list[StatusChange] | None) -> l
     for n, r in enumerate(content.recorded):
         events[r.statement_id].append((_midnight(r.date), _RECORDED, n, StatusChange(
             statement_id=r.statement_id, seq=0, valid_from=_midnight(r.date), event="recorded",
-            status=r.status, previous_status=None, source="front_matter", path=r.path,
-            note=r.note, url=r.url)))
+            status=r.status, previous_status=None, source=r.source, path=r.path,
+            note=r.note, url=r.url, govplan_status=r.govplan_status, rating=r.rating)))
     committed: dict[str, str | None] = {}
     if git_changes is not None:
         last_event = {c.statement_id: c.event for c in git_changes}

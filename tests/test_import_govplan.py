@@ -1,0 +1,177 @@
+"""pledgepack import govplan: a dump of froide-govplan's plan API (tests/fixtures/govplan-api.json,
+shaped as its GovernmentPlanSerializer and GovernmentPlanUpdateSerializer give it) becomes content
+whose package has the updates as status history."""
+from __future__ import annotations
+
+import datetime as dt
+import json
+from pathlib import Path
+
+import pyarrow.parquet as pq
+import pytest
+
+from govplan_oracle import Store, run_import
+from pledgepack.content.chapter import GOVPLAN_STATUSES
+from pledgepack.schema import PackageSchema
+
+DUMP = Path(__file__).parent / "fixtures" / "govplan-api.json"
+# froide_govplan/api_views.py: the fields of the two serializers, in their order.
+PLAN_FIELDS = ["id", "site_url", "government", "title", "slug", "description", "quote",
+               "due_date", "measure", "status", "rating", "properties", "updates"]
+UPDATE_FIELDS = ["timestamp", "title", "content", "site_url", "url", "status", "rating"]
+UTC = dt.timezone.utc
+
+
+def test_the_fixture_is_shaped_like_the_api():
+    plans = json.loads(DUMP.read_text(encoding="utf-8"))
+    for plan in plans:
+        assert list(plan) == PLAN_FIELDS
+        assert all(list(u) == UPDATE_FIELDS for u in plan["updates"])
+        # GovernmentPlanUpdate.Meta.ordering = ("-timestamp",): newest first.
+        stamps = [dt.datetime.fromisoformat(u["timestamp"].replace("Z", "+00:00"))
+                  for u in plan["updates"]]
+        assert stamps == sorted(stamps, reverse=True)
+
+
+@pytest.fixture
+def built(tmp_path, run):
+    content, out = tmp_path / "content", tmp_path / "dist"
+    result = run("import", "govplan", DUMP, "--document", "testregierung", "--content", content)
+    assert result.exit_code == 0, result.output
+    assert (content / "testregierung" / "document.yaml").is_file()
+    build = run("build", "--content", content, "--out", out)
+    assert build.exit_code == 0, build.output
+    assert "warning" not in build.stderr
+    return out
+
+
+def _rows(out, name):
+    return pq.read_table(out / "data" / f"{name}.parquet").to_pylist()
+
+
+def test_statements_keep_the_plans_fields(built):
+    rows = {r["id"]: r for r in _rows(built, "statements")}
+    assert set(rows) == {"digitale-identitaet", "open-data-gesetz", "glasfaser", "register"}
+    eid = rows["digitale-identitaet"]
+    assert (eid["summary"], eid["status"], eid["govplan_status"], eid["rating"]) == (
+        "Digitale Identität für alle", "partially_implemented", "started", 3)
+    assert eid["deadline"] == dt.date(2023, 12, 31) and eid["measure"] == "law"
+    assert eid["quote"] == ("Wir werden eine digitale Identität (eID) für alle Bürgerinnen und "
+                            "Bürger einführen.")
+    # The latest update, 2023-06-01T00:30+02:00, fell on 31 May in UTC.
+    assert eid["last_update"] == dt.date(2023, 5, 31)
+    assert (rows["open-data-gesetz"]["status"], rows["open-data-gesetz"]["govplan_status"]) == \
+        ("broken", "deferred")
+    assert rows["glasfaser"]["measure"] == "funding" and rows["glasfaser"]["rating"] == 5
+    assert rows["register"]["rating"] is None and rows["register"]["last_update"] is None
+    text = _rows(built, "sections")[0]["text"]
+    assert "Maßnahme: Gesetzesänderung" in text and '{"ressort": "BMI"}' in text
+    assert "2023-01-20: Anhörung im Ausschuss (https://example.org/anhoerung)" in text
+    # A "#" link in a description does not become a pledge.
+    assert "sicher" not in rows
+    reports = [(r["statement_id"], r["title"], r["url"]) for r in _rows(built, "reports")]
+    assert ("testregierung/digitale-identitaet", "Anhörung im Ausschuss",
+            "https://example.org/anhoerung") in reports and len(reports) == 4
+
+
+def test_status_history_comes_from_the_updates(built):
+    history = [r for r in _rows(built, "status_history") if r["source"] == "govplan"]
+    got = [(r["statement_id"].split("/")[1], r["seq"], r["valid_from"], r["status"],
+            r["previous_status"], r["govplan_status"], r["rating"], r["note"]) for r in history]
+    assert got == [
+        ("digitale-identitaet", 1, dt.datetime(2022, 11, 15, tzinfo=UTC), "not_implemented", None,
+         "not_started", None, "Eckpunkte beschlossen"),
+        ("digitale-identitaet", 2, dt.datetime(2023, 5, 31, tzinfo=UTC), "partially_implemented",
+         "not_implemented", "started", 3, "Referentenentwurf veröffentlicht"),
+        ("glasfaser", 1, dt.datetime(2023, 2, 1, tzinfo=UTC), "partially_implemented", None,
+         "partially_implemented", 4, "Förderung gestartet"),
+        ("glasfaser", 2, dt.datetime(2025, 1, 1, tzinfo=UTC), "implemented",
+         "partially_implemented", "implemented", 5, "Ziel erreicht"),
+        ("open-data-gesetz", 1, dt.datetime(2024, 3, 5, tzinfo=UTC), "broken", None, "deferred",
+         1, "Vorhaben zurückgestellt")]
+    assert all(r["event"] == "recorded" and r["commit"] is None for r in history)
+
+
+def test_import_then_export_gives_froide_govplan_its_plans_back(built, tmp_path, run):
+    out = tmp_path / "govplan"
+    assert run("export", "govplan", built, "--government", "testregierung", "-o", out) \
+        .exit_code == 0
+    store = Store()
+    run_import(store, "testregierung", out / "mapping.json", out / "plans.csv")
+    plans = {p.title: p for p in store.plans}
+    original = {p["title"]: p for p in json.loads(DUMP.read_text(encoding="utf-8"))}
+    assert set(plans) == set(original)
+    for title, plan in plans.items():
+        assert plan.status == original[title]["status"], title
+        due = original[title]["due_date"]
+        assert plan.due_date == (dt.date.fromisoformat(due) if due else None), title
+    # Not every plan has a rating: an empty one would fail the import, so it is not mapped.
+    assert "rating" not in json.loads((out / "mapping.json").read_text(encoding="utf-8"))
+
+
+def test_bad_dumps_are_reported_without_traceback(tmp_path, run):
+    content = tmp_path / "content"
+    cases = {
+        "broken.json": ("[{\n  \"slug\": 1,\n", "broken.json:3: not valid JSON"),
+        "shape.json": ('{"count": 1}', "not a list of plans"),
+        "status.json": ('[{"slug": "a", "title": "A", "status": "stalled"}]',
+                        "plan 1 (a): unknown status 'stalled'"),
+        "stamp.json": ('[{"slug": "a", "title": "A", "status": "started", "updates": '
+                       '[{"timestamp": "gestern", "status": "started"}]}]',
+                       "plan 1 (a): update 1: timestamp 'gestern' is not ISO 8601"),
+        "twice.json": ('[{"slug": "a", "title": "A", "status": "started"}, '
+                       '{"slug": "a", "title": "B", "status": "started"}]',
+                       "plans 1 and 2 have the same slug 'a'"),
+    }
+    for name, (text, message) in cases.items():
+        (tmp_path / name).write_text(text, encoding="utf-8")
+        result = run("import", "govplan", tmp_path / name, "--document", "x", "--content",
+                     content)
+        assert result.exit_code == 1, name
+        assert message in result.stderr, (name, result.stderr)
+        assert "Traceback" not in result.output
+    assert not content.exists()
+
+
+def test_a_page_of_results_is_read_and_force_is_needed_to_replace(tmp_path, run):
+    page = tmp_path / "page.json"
+    page.write_text(json.dumps({"count": 4, "next": None,
+                                "results": json.loads(DUMP.read_text(encoding="utf-8"))}),
+                    encoding="utf-8")
+    content = tmp_path / "content"
+    assert run("import", "govplan", page, "--document", "t", "--content", content).exit_code == 0
+    again = run("import", "govplan", DUMP, "--document", "t", "--content", content)
+    assert again.exit_code == 1 and "--force" in again.stderr
+    assert run("import", "govplan", DUMP, "--document", "t", "--content", content,
+               "--force").exit_code == 0
+
+
+def test_govplan_fields_in_content_are_checked(tmp_path, run):
+    from conftest import chapter, make_document
+
+    content = make_document(tmp_path / "content", chapters={"1-k.md": chapter("""
+        - id: a
+          summary: A
+          status: implemented
+          govplan_status: kept
+          rating: 7
+        - id: b
+          summary: B
+          status: implemented
+          history:
+            - date: 2024-01-01
+              status: implemented
+              source: somewhere
+        """, "[a](#a) [b](#b)\n")})
+    result = run("build", "--content", content, "--out", tmp_path / "dist")
+    assert result.exit_code == 1
+    assert "statement 'a': govplan_status 'kept' or rating 7 is not usable" in result.stderr
+    assert "statement 'b': history entry 1 has an unusable source" in result.stderr
+    assert not (tmp_path / "dist").exists()
+
+
+def test_the_content_knows_the_schemas_govplan_statuses():
+    schema = PackageSchema.load()
+    for resource in ("statements", "status_history"):
+        assert set(schema.enum(resource, "govplan_status")) == GOVPLAN_STATUSES
+    assert "govplan" in schema.enum("status_history", "source")
