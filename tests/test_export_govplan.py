@@ -165,10 +165,10 @@ def test_updates_carry_every_report_and_status_change(package, tmp_path, run):
     assert [u["timestamp"] for u in lang] == ["2024-05-02T00:00:00Z"] * 2
     assert {u["timestamp_source"] for u in lang} == {"last_update"}
     b = [u for u in updates if u["plan"] == slug["testland-2024/doppelt-b"]]
-    assert [(u["timestamp"], u["status"], u["url"], u["content"]) for u in b] == [
+    assert [(u["timestamp"], u["status"], u["url"], u["title"]) for u in b] == [
         ("2023-01-10T00:00:00Z", "partially_implemented", "https://example.gov/h",
          "Entwurf vorgelegt"),
-        ("2024-07-01T00:00:00Z", "deferred", "", "")]
+        ("2024-07-01T00:00:00Z", "deferred", "", "Status: Gebrochen")]
     # froide-govplan takes a plan's status from its latest update with a status.
     store = Store()
     run_import(store, GOV, out / "mapping.json", out / "plans.csv")
@@ -255,3 +255,26 @@ def test_categories_mapped_reach_the_plans(tmp_path, run):
         "Eins": ["Verwaltung", "Digitales"], "Zwei": ["Umwelt"]}
     with pytest.raises(ImportFailed, match="does not exist"):
         run_import(Store(categories={"Umwelt"}), GOV, out / "mapping.json", out / "plans.csv")
+
+
+def test_a_package_with_effective_dates_is_read_too(package, tmp_path, run):
+    """status_history with effective_date (the editors' or the commit's day, and which) in
+    place of valid_from: the updates take that day and say whose it is."""
+    import pyarrow as pa
+
+    path = package / "data" / "status_history.parquet"
+    table = pq.read_table(path)
+    days = [v.date() if v else None for v in table.column("valid_from").to_pylist()]
+    sources = ["commit" if v else None for v in days]
+    table = table.drop_columns(["valid_from"]) \
+        .append_column("effective_date", pa.array(days, pa.date32())) \
+        .append_column("effective_date_source", pa.array(sources, pa.string())) \
+        .append_column("recorded_at", pa.nulls(len(days), pa.timestamp("ms", tz="UTC")))
+    pq.write_table(table, path)
+    out = tmp_path / "govplan"
+    assert _export(run, package, out).exit_code == 0
+    updates = json.loads((out / "updates.json").read_text(encoding="utf-8"))["updates"]
+    status = [u for u in updates if u["kind"] == "status"]
+    assert {(u["timestamp"] is None, u["timestamp_source"]) for u in status} == {
+        (False, "commit"), (True, "not stated")}
+    assert any(u["timestamp"] == "2023-01-10T00:00:00Z" for u in status)

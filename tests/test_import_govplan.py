@@ -107,6 +107,18 @@ def test_import_then_export_gives_froide_govplan_its_plans_back(built, tmp_path,
         assert plan.due_date == (dt.date.fromisoformat(due) if due else None), title
     # Not every plan has a rating: an empty one would fail the import, so it is not mapped.
     assert "rating" not in json.loads((out / "mapping.json").read_text(encoding="utf-8"))
+    # Each original update comes back once (an update with a status and a link is one update,
+    # not a status change plus a report); the plan without updates has its undated status.
+    updates = json.loads((out / "updates.json").read_text(encoding="utf-8"))["updates"]
+    slug_of = {p.title: p.slug for p in store.plans}
+    for title, plan in original.items():
+        back = [u for u in updates if u["plan"] == slug_of[title]]
+        if not plan["updates"]:
+            assert [(u["timestamp"], u["timestamp_source"], u["status"]) for u in back] == [
+                (None, "not stated", plan["status"])]
+            continue
+        assert sorted((u["title"], u["url"], u["status"]) for u in back) == sorted(
+            (o["title"], o["url"], o["status"]) for o in plan["updates"]), title
 
 
 def test_bad_dumps_are_reported_without_traceback(tmp_path, run):

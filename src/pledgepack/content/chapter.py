@@ -397,7 +397,7 @@ def _merge(result: ChapterResult, section_id: str, document_id: str, entries: li
         if entry is None:
             result.statements.append((statement_id, document_id, section_id, sid, quote or sid,
                                       quote, "not_implemented", None, None, None, None, None,
-                                      position, line, True))
+                                      position, line, True, None, None))
             continue
         if anchor is None:
             diags.append(Diagnostic(display, lines.entry(entry.index), WARNING,

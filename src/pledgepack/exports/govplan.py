@@ -157,17 +157,20 @@ def export_govplan(package: Path, out: Path, government: str, documents: list[st
     plans, losses = _plans(statements, government, to_govplan, categories)
     updates = _updates(plans, tables, statuses, to_govplan)
     mapping = _mapping(plans, categories)
-    out.mkdir(parents=True, exist_ok=True)
     texts = {PLANS_CSV: _csv(plans), MAPPING_JSON: _json(mapping),
              UPDATES_JSON: _json({"government": government, "updates": updates}),
              README: _readme(government, len(plans), len(updates), mapping, losses)}
     files = []
-    for name, text in texts.items():
-        path = out / name
-        tmp = path.with_name(f".{name}.tmp")
-        tmp.write_bytes(text.encode("utf-8"))
-        tmp.replace(path)
-        files.append(path)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        for name, text in texts.items():
+            path = out / name
+            tmp = path.with_name(f".{name}.tmp")
+            tmp.write_bytes(text.encode("utf-8"))
+            tmp.replace(path)
+            files.append(path)
+    except OSError as exc:
+        raise PledgepackError(f"{out}: cannot write the export: {exc.strerror}") from None
     return GovplanExport(out, len(plans), len(updates), files, losses)
 
 
@@ -252,12 +255,17 @@ def _json(value) -> str:
 
 
 def _updates(plans: list[dict], tables: dict, statuses: dict, to_govplan: dict) -> list[dict]:
-    """One update per report and one per status change, in plan and time order."""
+    """One update per report and one per status change, in plan and time order. A report
+    that a status change already cites (same link and title, as `import govplan` writes one
+    froide-govplan update) is not repeated."""
     by_statement = {p["statement_id"]: p for p in plans}
+    changes = [h for h in _rows(tables["status_history"])
+               if h["status"] is not None and h["status"] != h["previous_status"]]
+    cited = {(h["statement_id"], h.get("url"), h.get("note")) for h in changes if h.get("url")}
     updates = []
     for report in _rows(tables["reports"]):
         plan = by_statement.get(report["statement_id"])
-        if plan is None:
+        if plan is None or (report["statement_id"], report["url"], report["title"]) in cited:
             continue
         last_update = plan["_statement"]["last_update"]
         updates.append({
@@ -265,17 +273,18 @@ def _updates(plans: list[dict], tables: dict, statuses: dict, to_govplan: dict) 
             "timestamp_source": "last_update" if last_update else "not stated",
             "title": report["title"] or "", "content": "", "url": report["url"], "status": "",
             "rating": None, "public": True, "position": report["position"]})
-    for row in _rows(tables["status_history"]):
+    for row in changes:
         plan = by_statement.get(row["statement_id"])
-        if plan is None or row["status"] is None or row["status"] == row["previous_status"]:
+        if plan is None:
             continue
         timestamp, source = _event_time(row)
         updates.append({
             "plan": plan["slug"], "kind": "status", "timestamp": timestamp,
             "timestamp_source": source,
-            "title": f"Status: {statuses[row['status']]['label_de']}",
-            "content": row.get("note") or "", "url": row.get("url") or "",
-            "status": to_govplan[row["status"]], "rating": None, "public": True,
+            "title": row.get("note") or f"Status: {statuses[row['status']]['label_de']}",
+            "content": "", "url": row.get("url") or "",
+            "status": row.get("govplan_status") or to_govplan[row["status"]],
+            "rating": row.get("rating"), "public": True,
             "position": row["seq"]})
     # Undated updates last: froide-govplan takes a plan's status from its latest update.
     updates.sort(key=lambda u: (u["plan"], u["timestamp"] is None, u["timestamp"] or "",
