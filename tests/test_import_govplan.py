@@ -39,7 +39,7 @@ def built(tmp_path, run):
     result = run("import", "govplan", DUMP, "--document", "testregierung", "--content", content)
     assert result.exit_code == 0, result.output
     assert (content / "testregierung" / "document.yaml").is_file()
-    build = run("build", "--content", content, "--out", out)
+    build = run("build", "--content", content, "--out", out, "--full-validation")
     assert build.exit_code == 0, build.output
     assert "warning" not in build.stderr
     return out

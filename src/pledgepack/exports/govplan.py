@@ -327,6 +327,9 @@ def _readme(government: str, plans: int, updates: int, mapping: dict, losses: li
         "        public=u['public'])",
         "```", "",
         "## What the import cannot carry", "",
+        "- `reference` holds the pledge's id, the anchor of its text in the tracker's chapter; "
+        "froide-govplan links a reference to a paragraph `#p-<reference>` of the government's "
+        "planning document, which that id does not name.",
         "- `responsible` is not mapped: the importer looks the body up among the public bodies "
         "of the government's jurisdiction and fails when there is none.",
     ]
