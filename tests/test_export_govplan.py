@@ -278,3 +278,19 @@ def test_a_package_with_effective_dates_is_read_too(package, tmp_path, run):
     assert {(u["timestamp"] is None, u["timestamp_source"]) for u in status} == {
         (False, "commit"), (True, "not stated")}
     assert any(u["timestamp"] == "2023-01-10T00:00:00Z" for u in status)
+
+
+def test_the_package_is_read_from_its_files_wherever_it_lies(package, tmp_path, run):
+    """Only datapackage.json and the Parquet files it names are read: an unzipped release
+    elsewhere (without the .duckdb file or the CSV) gives the same export."""
+    import shutil
+
+    moved = tmp_path / "unzipped"
+    (moved / "data").mkdir(parents=True)
+    shutil.copy(package / "datapackage.json", moved)
+    for parquet in (package / "data").glob("*.parquet"):
+        shutil.copy(parquet, moved / "data")
+    a, b = tmp_path / "a", tmp_path / "b"
+    assert _export(run, package, a).exit_code == 0 and _export(run, moved, b).exit_code == 0
+    assert {p.name: p.read_bytes() for p in a.iterdir()} == \
+        {p.name: p.read_bytes() for p in b.iterdir()}

@@ -39,6 +39,8 @@ def built(tmp_path, run):
     result = run("import", "govplan", DUMP, "--document", "testregierung", "--content", content)
     assert result.exit_code == 0, result.output
     assert (content / "testregierung" / "document.yaml").is_file()
+    lint = run("lint", "--content", content, "--strict")
+    assert lint.exit_code == 0 and "0 error(s), 0 warning(s)" in lint.stderr, lint.output
     build = run("build", "--content", content, "--out", out, "--full-validation")
     assert build.exit_code == 0, build.output
     assert "warning" not in build.stderr
@@ -66,12 +68,12 @@ def test_statements_keep_the_plans_fields(built):
     assert rows["register"]["rating"] is None and rows["register"]["last_update"] is None
     text = _rows(built, "sections")[0]["text"]
     assert "Maßnahme: Gesetzesänderung" in text and '{"ressort": "BMI"}' in text
-    assert "2023-01-20: Anhörung im Ausschuss (https://example.org/anhoerung)" in text
+    assert "2023-01-20: Anhörung im Ausschuss (https://example.gov/anhoerung)" in text
     # A "#" link in a description does not become a pledge.
     assert "sicher" not in rows
     reports = [(r["statement_id"], r["title"], r["url"]) for r in _rows(built, "reports")]
     assert ("testregierung/digitale-identitaet", "Anhörung im Ausschuss",
-            "https://example.org/anhoerung") in reports and len(reports) == 4
+            "https://example.gov/anhoerung") in reports and len(reports) == 4
 
 
 def test_status_history_comes_from_the_updates(built):
