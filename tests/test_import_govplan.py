@@ -189,3 +189,27 @@ def test_the_content_knows_the_schemas_govplan_statuses():
     for resource in ("statements", "status_history"):
         assert set(schema.enum(resource, "govplan_status")) == GOVPLAN_STATUSES
     assert "govplan" in schema.enum("status_history", "source")
+
+
+def test_updates_are_ordered_by_instant_whatever_their_offset(tmp_path, run):
+    plan = {"id": 1, "site_url": "https://tracker.example.gov/p/", "government": 1,
+            "title": "P", "slug": "p", "description": "", "quote": "Q", "due_date": None,
+            "measure": "", "status": "implemented", "rating": None, "properties": {},
+            "updates": [
+                # 23:00 UTC on 31 May, written with +02:00: later than the next one as text,
+                # earlier as an instant.
+                {"timestamp": "2023-06-01T01:00:00+02:00", "title": "erst", "content": "",
+                 "site_url": "https://tracker.example.gov/p/#update-1", "url": "",
+                 "status": "started", "rating": None},
+                {"timestamp": "2023-05-31T23:30:00Z", "title": "dann", "content": "",
+                 "site_url": "https://tracker.example.gov/p/#update-2", "url": "",
+                 "status": "implemented", "rating": None}]}
+    dump = tmp_path / "dump.json"
+    dump.write_text(json.dumps([plan]), encoding="utf-8")
+    content, out = tmp_path / "content", tmp_path / "dist"
+    assert run("import", "govplan", dump, "--document", "d", "--content", content).exit_code == 0
+    assert run("build", "--content", content, "--out", out).exit_code == 0
+    rows = [r for r in _rows(out, "status_history") if r["source"] == "govplan"]
+    assert [(r["note"], r["status"], r["valid_from"].date()) for r in rows] == [
+        ("erst", "partially_implemented", dt.date(2023, 5, 31)),
+        ("dann", "implemented", dt.date(2023, 5, 31))]

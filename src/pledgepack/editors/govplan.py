@@ -102,18 +102,18 @@ def _text(plan: dict, key: str, where: str, required: bool = False) -> str | Non
     return nfc(value)
 
 
-def _day(value, where: str) -> str:
-    """The UTC day of an API timestamp (ISO 8601, with its offset); a time without offset is
-    taken as written."""
+def _moment(value, where: str) -> dt.datetime:
+    """An API timestamp (ISO 8601, with its offset) in UTC; a time without offset is taken as
+    written."""
     if not isinstance(value, str):
         raise PledgepackError(f"{where}: timestamp {value!r} is not text")
     try:
         moment = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError:
         raise PledgepackError(f"{where}: timestamp {value!r} is not ISO 8601") from None
-    if moment.tzinfo is not None:
-        moment = moment.astimezone(dt.timezone.utc)
-    return moment.date().isoformat()
+    if moment.tzinfo is None:
+        return moment.replace(tzinfo=dt.timezone.utc)
+    return moment.astimezone(dt.timezone.utc)
 
 
 def _status(value, where: str) -> str:
@@ -156,11 +156,13 @@ def _plan(plan: dict, where: str) -> tuple[dict, str]:
     dated = []
     for n, update in enumerate(updates, 1):
         at = f"{where}: update {n}"
-        dated.append((_day(update.get("timestamp"), at), update.get("timestamp"), -n, update, at))
-    # The API lists updates newest first; the history runs oldest first.
-    dated.sort(key=lambda d: (d[0], d[1], d[2]))
+        dated.append((_moment(update.get("timestamp"), at), -n, update, at))
+    # The API lists updates newest first; the history runs oldest first, by the instant (two
+    # offsets do not sort as text).
+    dated.sort(key=lambda d: (d[0], d[1]))
     history, reports, listed = [], [], []
-    for day, _, _, update, at in dated:
+    for moment, _, update, at in dated:
+        day = moment.date().isoformat()
         note, url = _text(update, "title", at), _text(update, "url", at)
         if url is not None and not URL_RE.match(url):
             raise PledgepackError(f"{at}: url {url!r} is not a web address")
@@ -177,7 +179,8 @@ def _plan(plan: dict, where: str) -> tuple[dict, str]:
     entry = {"id": slug, "summary": _one_line(_text(plan, "title", where, required=True)),
              "status": STATUS_MAP[status], "govplan_status": status,
              "rating": _rating(plan.get("rating"), where),
-             "last_update": dated[-1][0] if dated else None, "deadline": due,
+             "last_update": dated[-1][0].date().isoformat() if dated else None,
+             "deadline": due,
              "measure": _measure(measure_text), "reports": reports, "history": history}
     quote = _text(plan, "quote", where)
     parts = [f"## {entry['summary']}", ""]
