@@ -124,7 +124,11 @@ def test_help_does_not_import_the_heavy_libraries():
 def test_every_command_has_help_and_is_in_the_readme():
     readme = (REPO / "README.md").read_text(encoding="utf-8")
     assert "make build" in readme and "make test" in readme
+    commands = []
     for name, command in cli.commands.items():
+        commands.append((name, command))
+        commands += [(f"{name} {sub}", c) for sub, c in getattr(command, "commands", {}).items()]
+    for name, command in commands:
         assert command.help and command.help.strip(), name
         assert f"pledgepack {name}" in readme, name
         for param in command.params:

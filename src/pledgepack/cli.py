@@ -295,7 +295,23 @@ def sync(files, content, date, check):
     sys.exit(1 if failed or (check and changed) else 0)
 
 
-@cli.command("import")
+class _DefaultGroup(click.Group):
+    """A group whose first subcommand also runs without its name: `import SOURCE ...` is
+    `import text SOURCE ...`, as it was before the group had other formats."""
+
+    def resolve_command(self, ctx, args):
+        if args and args[0] not in self.commands and not args[0].startswith("-"):
+            args = [next(iter(self.commands)), *args]
+        return super().resolve_command(ctx, args)
+
+
+@cli.group("import", cls=_DefaultGroup)
+def import_():
+    """Make content from other formats: a plain text or Markdown document (text, the default:
+    'pledgepack import SOURCE --document ID'), or a froide-govplan API dump (govplan)."""
+
+
+@import_.command("text")
 @click.argument("source", type=click.Path(path_type=Path, exists=True, dir_okay=False))
 @click.option("--document", "document_id", required=True,
               help="Id of the new document: the folder name under --content.")
@@ -307,7 +323,7 @@ def sync(files, content, date, check):
 @click.option("--content", type=click.Path(path_type=Path), default="content",
               show_default=True, help="Content folder to write the document into.")
 @click.option("--force", is_flag=True, help="Replace an existing document folder.")
-def import_(source, document_id, title, kind, content, force):
+def import_text(source, document_id, title, kind, content, force):
     """Turn a plain text or Markdown document into a content folder to mark up.
 
     Writes <content>/<document>/document.yaml and one chapter per top-level part, each with
@@ -327,6 +343,66 @@ def import_(source, document_id, title, kind, content, force):
                f"{len(result.chapters)} chapter(s)")
     for chapter_path in result.chapters:
         click.echo(f"  {chapter_path}")
+
+
+@import_.command("govplan")
+@click.argument("dump", type=click.Path(path_type=Path, exists=True, dir_okay=False))
+@click.option("--document", "document_id", required=True,
+              help="Id of the new document: the folder name under --content.")
+@click.option("--title", default=None,
+              help="Title of the document [default: froide-govplan: plans of government N].")
+@click.option("--content", type=click.Path(path_type=Path), default="content",
+              show_default=True, help="Content folder to write the document into.")
+@click.option("--force", is_flag=True, help="Replace an existing document folder.")
+def import_govplan(dump, document_id, title, content, force):
+    """Turn a JSON dump of froide-govplan's plan API into a document folder.
+
+    Each plan becomes a statement (status mapped, govplan_status and rating kept), each update
+    with a status a history entry (source govplan), each update with a link a report.
+    """
+    from .editors.govplan import import_govplan as run_import
+
+    try:
+        result = run_import(dump, content, document_id, title=title, force=force)
+    except PledgepackError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"imported {dump} as {result.folder}: {result.title!r}")
+    for chapter_path in result.chapters:
+        click.echo(f"  {chapter_path}")
+
+
+@cli.group()
+def export():
+    """Write a built package in other trackers' formats."""
+
+
+@export.command("govplan")
+@click.argument("package", type=click.Path(path_type=Path, file_okay=False), default="dist")
+@click.option("--government", required=True,
+              help="Slug of the government in froide-govplan that the plans are imported into; "
+                   "it also prefixes every plan's slug.")
+@click.option("-o", "--output", "out", type=click.Path(path_type=Path, file_okay=False),
+              required=True, help="Folder to write plans.csv, mapping.json, updates.json and "
+                                  "README.md into.")
+@click.option("--document", "documents", multiple=True,
+              help="Export only this document (repeatable) [default: all].")
+@click.option("--categories", is_flag=True,
+              help="Also map the categories column (froide must already have each category).")
+def export_govplan(package, government, out, documents, categories):
+    """Write PACKAGE (default: dist) as a CSV and mapping for froide-govplan's import_govplan,
+    with its reports and status changes as updates and a README of how to load them."""
+    from .exports.govplan import SLUG_RE, export_govplan as run_export
+
+    if not SLUG_RE.match(government):
+        raise click.BadParameter("use letters, digits, '-' and '_', as in the government's "
+                                 "address on the site", param_hint="--government")
+    try:
+        result = run_export(package, out, government, list(documents) or None, categories)
+    except PledgepackError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"exported {result.plans} plans and {result.updates} updates to {result.folder}")
+    for loss in result.losses:
+        click.echo(f"note: {loss}", err=True)
 
 
 def database_options(fn):

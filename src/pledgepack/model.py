@@ -50,6 +50,8 @@ class Statement(NamedTuple):
     position: int
     line: int | None
     anchored: bool
+    govplan_status: str | None = None
+    rating: int | None = None
 
 
 class Report(NamedTuple):
@@ -75,6 +77,8 @@ class StatusChange(NamedTuple):
     last_update: str | None = None
     note: str | None = None
     url: str | None = None
+    govplan_status: str | None = None
+    rating: int | None = None
     # The day the status took effect and whose date that is (see history/timeline.py).
     effective_date: str | None = None
     effective_date_source: str | None = None
@@ -90,6 +94,9 @@ class Recorded(NamedTuple):
     note: str | None
     url: str | None
     path: str
+    source: str = "front_matter"
+    govplan_status: str | None = None
+    rating: int | None = None
 
 
 class Content(NamedTuple):

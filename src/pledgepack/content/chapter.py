@@ -34,8 +34,14 @@ NUMBER_RE = re.compile(r"^\s*(\d+(?:\.\d+)*)\.?\s")
 SPACE_RE = re.compile(r"\s+")
 
 STATEMENT_KEYS = frozenset({"id", "summary", "status", "last_update", "deadline", "categories",
-                            "reports", "responsible", "measure", "history"})
-HISTORY_KEYS = frozenset({"date", "status", "note", "url"})
+                            "reports", "responsible", "measure", "history", "govplan_status",
+                            "rating"})
+HISTORY_KEYS = frozenset({"date", "status", "note", "url", "source", "govplan_status", "rating"})
+# Kept from froide-govplan (pledgepack import govplan writes them): its statuses, as in the
+# enum of statements.govplan_status, and its ratings 1-5.
+GOVPLAN_STATUSES = frozenset({"not_started", "started", "partially_implemented", "implemented",
+                              "deferred"})
+HISTORY_SOURCES = frozenset({"front_matter", "govplan"})
 
 
 @dataclass(slots=True)
@@ -52,7 +58,9 @@ class Entry:
     responsible: str | None = None
     measure: str | None = None
     reports: tuple[tuple[str | None, str], ...] = ()
-    history: tuple[tuple[str, str, str | None, str | None], ...] = ()
+    history: tuple[tuple, ...] = ()
+    govplan_status: str | None = None
+    rating: int | None = None
 
 
 @dataclass(slots=True)
@@ -213,6 +221,11 @@ def read_entry(index: int, raw, lines: Lines, display: str, diags: list[Diagnost
     if measure is not None and measure not in measures:
         error("measure", f"statement {sid!r}: unknown measure {measure!r}",
               "use one of: " + ", ".join(sorted(measures)))
+    entry.govplan_status, entry.rating = raw.get("govplan_status"), raw.get("rating")
+    if not _govplan_ok(entry.govplan_status, entry.rating):
+        error("govplan_status" if "govplan_status" in raw else "rating",
+              f"statement {sid!r}: govplan_status {entry.govplan_status!r} or rating "
+              f"{entry.rating!r} is not usable", _GOVPLAN_HINT)
     if "categories" in raw:
         _read_categories(entry, raw["categories"], error)
     if "reports" in raw:
@@ -225,6 +238,15 @@ def read_entry(index: int, raw, lines: Lines, display: str, diags: list[Diagnost
                                     f"statement {sid!r}: unknown field {key!r} is ignored",
                                     "known fields: " + ", ".join(sorted(STATEMENT_KEYS))))
     return None if any(d.severity == ERROR for d in diags[errors:]) else entry
+
+
+_GOVPLAN_HINT = ("govplan_status is one of " + ", ".join(sorted(GOVPLAN_STATUSES))
+                 + "; rating a whole number from 1 to 5")
+
+
+def _govplan_ok(status, rating) -> bool:
+    return (status is None or status in GOVPLAN_STATUSES) and (
+        rating is None or (type(rating) is int and 1 <= rating <= 5))
 
 
 def _read_categories(entry: Entry, raw, error) -> None:
@@ -276,6 +298,7 @@ def _read_history(entry: Entry, raw, error, statuses: frozenset) -> None:
     if raw is None:
         return
     hint = "write '- date: YYYY-MM-DD' and 'status: ...' items (optionally note, url)"
+    hint_all = hint[:-1] + "; source, govplan_status and rating for froide-govplan updates)"
     if not isinstance(raw, list):
         error("history", f"statement {entry.id!r}: 'history' must be a list", hint)
         return
@@ -299,7 +322,15 @@ def _read_history(entry: Entry, raw, error, statuses: frozenset) -> None:
             error("history", f"statement {entry.id!r}: history entry {n} has no usable url "
                              f"({url!r})", "write the full address, starting with https://")
             return
-        events.append((date, item["status"], note, url))
+        source = item.get("source", "front_matter")
+        if source not in HISTORY_SOURCES or not _govplan_ok(item.get("govplan_status"),
+                                                            item.get("rating")):
+            error("history", f"statement {entry.id!r}: history entry {n} has an unusable "
+                             f"source, govplan_status or rating", hint_all + "; source is "
+                             "front_matter or govplan; " + _GOVPLAN_HINT)
+            return
+        events.append((date, item["status"], note, url, source, item.get("govplan_status"),
+                       item.get("rating")))
     entry.history = tuple(events)
 
 
@@ -366,7 +397,7 @@ def _merge(result: ChapterResult, section_id: str, document_id: str, entries: li
         if entry is None:
             result.statements.append((statement_id, document_id, section_id, sid, quote or sid,
                                       quote, "not_implemented", None, None, None, None, None,
-                                      position, line, True))
+                                      position, line, True, None, None))
             continue
         if anchor is None:
             diags.append(Diagnostic(display, lines.entry(entry.index), WARNING,
@@ -382,8 +413,10 @@ def _merge(result: ChapterResult, section_id: str, document_id: str, entries: li
         result.statements.append((statement_id, document_id, section_id, sid, summary, quote,
                                   entry.status, entry.last_update, entry.deadline,
                                   entry.categories, entry.responsible, entry.measure, position,
-                                  line, anchor is not None))
+                                  line, anchor is not None, entry.govplan_status, entry.rating))
         result.reports.extend((statement_id, n, title, url)
                               for n, (title, url) in enumerate(entry.reports, 1))
-        result.recorded.extend((statement_id, date, status, note, url, result.section[8])
-                               for date, status, note, url in entry.history)
+        result.recorded.extend((statement_id, date, status, note, url, result.section[8],
+                                source, govplan_status, rating)
+                               for date, status, note, url, source, govplan_status, rating
+                               in entry.history)

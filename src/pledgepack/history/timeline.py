@@ -14,9 +14,10 @@ date that is:
 - `previous_event`: the editors' date was earlier than the effective date of the statement's
   event before; dates never go backwards along `seq`, so it is raised to that date.
 
-Order (`seq`): git events in the order of their commits; a history entry goes before the first
-git event that takes effect on or after its date (so on the same day the history entry comes first); a
-snapshot (the work tree's uncommitted status) last. previous_status is the status of the event
+Order (`seq`): git events in the order of their commits; a history entry (written in the front
+matter, or imported from froide-govplan) goes before the first git event that takes effect on
+or after its date, so on the same day the history entry comes first; a snapshot (the work
+tree's uncommitted status) last. previous_status is the status of the event
 before, whatever its source, so the chain is whole.
 """
 from __future__ import annotations
@@ -107,8 +108,9 @@ def merge_history(content: Content, git_changes: list[StatusChange] | None) -> l
     for r in sorted(content.recorded, key=lambda r: r.date):
         recorded[r.statement_id].append(StatusChange(
             statement_id=r.statement_id, seq=0, recorded_at=None, event="recorded",
-            status=r.status, previous_status=None, source="front_matter", path=r.path,
-            note=r.note, url=r.url, effective_date=r.date))
+            status=r.status, previous_status=None, source=r.source, path=r.path,
+            note=r.note, url=r.url, govplan_status=r.govplan_status, rating=r.rating,
+            effective_date=r.date))
     git: dict[str, list[StatusChange]] = defaultdict(list)
     if git_changes is not None:
         last_event = {c.statement_id: c.event for c in git_changes if c.event != DATED}

@@ -1,0 +1,1 @@
+"""Other formats and other trackers' formats, written from a built package's files only."""
