@@ -179,3 +179,64 @@ def assert_csv_matches_parquet(csv_path: Path, parquet_path: Path, fields: list[
             if f["type"] == "number" and cell:
                 cell = format(float(cell), "g")
             assert cell == _csv_text(row[f["name"]], f["type"]), (csv_path.name, number, f["name"])
+
+
+# A document with every optional field left out, and chapters whose values are what trips
+# clients up: nulls in every nullable column, an empty list, umlauts, multi-line text, text that
+# a spreadsheet would take for a formula.
+EDGE_DOCUMENT_YAML = 'title: "Größere Änderungen: =SUMME(A1:A9)"\n'
+
+EDGE_CHAPTER = """\
+---
+title: "=HYPERLINK(\\"http://example.org\\") Übergänge"
+statements:
+  - id: straße
+    summary: "=1+1 Straßen für Fußgänger"
+    status: broken
+    last_update:
+    categories: []
+  - id: mehrzeilig
+    summary: |-
+      Erste Zeile mit „Anführungszeichen“
+      zweite Zeile; mit Semikolon
+    status: implemented
+    last_update: 2024-05-02
+    deadline: 2025-01-31
+    categories: [Öffentlicher Dienst, "=A1"]
+    responsible: "Ministerium für Übergänge"
+    measure: law
+    reports:
+      - title:
+        url: https://example.org/ä
+    history:
+      - date: 2024-01-02
+        status: partially_implemented
+        note: "=HEUTE()\\nzweite Zeile"
+  - id: ohneanker
+    summary: Nur im Kopf
+    status: not_implemented
+---
+Die [Straßen werden =gebaut](#straße) und
+[mehrzeilig
+verankert](#mehrzeilig).
+"""
+
+
+def make_edge_content(root: Path) -> Path:
+    return make_document(root, name="edge-2024", document_yaml=EDGE_DOCUMENT_YAML,
+                         chapters={"ohne-nummer.md": EDGE_CHAPTER})
+
+
+@pytest.fixture(scope="session")
+def client_packages(tmp_path_factory) -> dict[str, Path]:
+    """Two built packages for the client tests: the shipped content, and the edge values."""
+    from pledgepack.build import build
+
+    root = tmp_path_factory.mktemp("clients")
+    shutil.copytree(SHIPPED_CONTENT, root / "shipped-content")
+    make_edge_content(root / "edge-content")
+    built = {}
+    for name in ("shipped", "edge"):
+        build(root / f"{name}-content", root / name)
+        built[name] = root / name
+    return built
