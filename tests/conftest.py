@@ -240,3 +240,15 @@ def client_packages(tmp_path_factory) -> dict[str, Path]:
         build(root / f"{name}-content", root / name)
         built[name] = root / name
     return built
+
+
+@pytest.fixture(scope="session")
+def shipped_release(tmp_path_factory) -> Path:
+    """Release 1.0.0 of the shipped content, with its git history: built from a clone of this
+    repository, as the release job does."""
+    from pledgepack.release.cut import release
+
+    root = tmp_path_factory.mktemp("shipped-release")
+    subprocess.run(["git", "clone", "--quiet", "--no-local", str(REPO), str(root / "repo")],
+                   check=True, capture_output=True)
+    return release(root / "repo" / "content", root / "dist", version="1.0.0").out
