@@ -11,7 +11,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGE = ROOT / "src" / "pledgepack"
-STAGES = ("content", "history", "package", "check", "query", "editors", "release")
+STAGES = ("content", "history", "package", "check", "query", "editors", "release", "exports")
 
 # stage -> stages it must never import
 FORBIDDEN = {
@@ -22,6 +22,7 @@ FORBIDDEN = {
     "package": {"check", "query", "editors", "release", "build", "cli"},
     "history": {"package", "check", "query", "editors", "release", "build", "cli"},
     "editors": {"package", "check", "query", "release", "build", "cli"},
+    "exports": {"content", "history", "editors", "release", "build", "cli"},
 }
 
 

@@ -261,6 +261,14 @@ def _describe_file(name: str, descriptor: dict, chart: str | None,
         return f"Table {_code(table)} as Apache Parquet, with typed columns."
     if name.endswith(".duckdb"):
         return "DuckDB database with every table and the same views, ready to query."
+    if name.endswith(".sqlite"):
+        return ("SQLite database with every table, its keys and full-text search; dates as "
+                "ISO text, booleans as 0/1, lists as JSON arrays.")
+    if name.endswith(".datasette.json"):
+        return "Metadata for datasette: titles, descriptions, licence, source and labels."
+    if name.endswith(".xlsx"):
+        return ("Spreadsheet workbook: a sheet describing the data and its licence, then a "
+                "sheet per table (text as text, dates as dates).")
     return _KNOWN_FILES.get(name.rsplit("/", 1)[-1], "")
 
 
