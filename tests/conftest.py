@@ -252,3 +252,29 @@ def shipped_release(tmp_path_factory) -> Path:
     subprocess.run(["git", "clone", "--quiet", "--no-local", str(REPO), str(root / "repo")],
                    check=True, capture_output=True)
     return release(root / "repo" / "content", root / "dist", version="1.0.0").out
+
+
+def debian_tool(command: str, packages: list[str]) -> str:
+    """The path of `command`, installing the Debian packages that provide it when it is
+    missing (as root, waiting for another apt to let go of the lock); skips the test, saying
+    what to install, only where that cannot be done."""
+    found = shutil.which(command)
+    if found:
+        return found
+    hint = f"{command} is missing: install it with 'apt-get install -y {' '.join(packages)}'"
+    if not shutil.which("apt-get") or os.geteuid() != 0:
+        pytest.skip(hint)
+    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    for step in (["apt-get", "update"], ["apt-get", "install", "-y", *packages]):
+        for _ in range(30):
+            result = subprocess.run(step, capture_output=True, text=True, env=env)
+            if result.returncode == 0 or "lock" not in result.stderr.lower():
+                break
+            import time
+            time.sleep(10)
+        if result.returncode != 0:
+            pytest.skip(f"{hint} ({' '.join(step)} failed: {result.stderr.strip()[-200:]})")
+    found = shutil.which(command)
+    if not found:
+        pytest.skip(hint)
+    return found
