@@ -6,6 +6,7 @@ import os
 import shutil
 import subprocess
 import textwrap
+import time
 from pathlib import Path
 
 import pytest
@@ -254,26 +255,31 @@ def shipped_release(tmp_path_factory) -> Path:
     return release(root / "repo" / "content", root / "dist", version="1.0.0").out
 
 
-def debian_tool(command: str, packages: list[str]) -> str:
-    """The path of `command`, installing the Debian packages that provide it when it is
-    missing (as root, waiting for another apt to let go of the lock); skips the test, saying
-    what to install, only where that cannot be done."""
-    found = shutil.which(command)
-    if found:
-        return found
-    hint = f"{command} is missing: install it with 'apt-get install -y {' '.join(packages)}'"
+def debian_install(packages: list[str]) -> str | None:
+    """Install Debian packages (as root, waiting for another apt to let go of the lock);
+    None when done, else why not."""
     if not shutil.which("apt-get") or os.geteuid() != 0:
-        pytest.skip(hint)
+        return "apt-get is not available as root here"
     env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
     for step in (["apt-get", "update"], ["apt-get", "install", "-y", *packages]):
         for _ in range(30):
             result = subprocess.run(step, capture_output=True, text=True, env=env)
             if result.returncode == 0 or "lock" not in result.stderr.lower():
                 break
-            import time
             time.sleep(10)
         if result.returncode != 0:
-            pytest.skip(f"{hint} ({' '.join(step)} failed: {result.stderr.strip()[-200:]})")
+            return f"{' '.join(step)} failed: {result.stderr.strip()[-200:]}"
+    return None
+
+
+def debian_tool(command: str, packages: list[str]) -> str:
+    """The path of `command`, installing the Debian packages that provide it when it is
+    missing; skips the test, saying what to install, only where that cannot be done."""
+    hint = f"{command} is missing: install it with 'apt-get install -y {' '.join(packages)}'"
+    if not shutil.which(command):
+        failed = debian_install(packages)
+        if failed:
+            pytest.skip(f"{hint} ({failed})")
     found = shutil.which(command)
     if not found:
         pytest.skip(hint)
