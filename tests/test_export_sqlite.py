@@ -93,9 +93,13 @@ def test_keys_and_types_are_declared(exported):
                   for local, remote in zip(fk["fields"], fk["reference"]["fields"])}
         assert keys == wanted, name
     assert con.execute("pragma foreign_key_check").fetchall() == []
-    with pytest.raises(sqlite3.IntegrityError):
-        con.execute("pragma foreign_keys = on")
+    con.execute("pragma foreign_keys = on")
+    with pytest.raises(sqlite3.IntegrityError, match="FOREIGN KEY"):
         con.execute("insert into reports (statement_id, position, url) values ('nope', 1, 'x')")
+    with pytest.raises(sqlite3.IntegrityError, match="CHECK"):
+        con.execute("update statements set measure = 'bogus'")
+    with pytest.raises(sqlite3.IntegrityError, match="CHECK"):
+        con.execute("update reports set position = 0")
 
 
 def test_full_text_search_finds_umlauts(exported):

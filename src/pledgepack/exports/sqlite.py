@@ -48,8 +48,7 @@ def create_table_sql(table: Table) -> str:
         column = f"{quote(field['name'])} {SQLITE_TYPES.get(kind, 'TEXT')}"
         if (field.get("constraints") or {}).get("required"):
             column += " NOT NULL"
-        if kind == "boolean":
-            column += f" CHECK ({quote(field['name'])} IN (0, 1))"
+        column += "".join(f" CHECK ({check})" for check in _checks(field))
         lines.append(column)
     if table.primary_key:
         lines.append(f"PRIMARY KEY ({', '.join(map(quote, table.primary_key))})")
@@ -57,6 +56,25 @@ def create_table_sql(table: Table) -> str:
         lines.append(f"FOREIGN KEY ({', '.join(map(quote, fields))}) "
                      f"REFERENCES {quote(target)} ({', '.join(map(quote, refs))})")
     return f"CREATE TABLE {quote(table.name)} (\n  " + ",\n  ".join(lines) + "\n)"
+
+
+def _literal(value) -> str:
+    if isinstance(value, str):
+        return "'" + value.replace("'", "''") + "'"
+    return repr(value)
+
+
+def _checks(field: dict) -> list[str]:
+    """The schema's constraints that SQLite can check itself (NULL passes each of them)."""
+    name, constraints = quote(field["name"]), field.get("constraints") or {}
+    checks = [f"{name} IN (0, 1)"] if field.get("type") == "boolean" else []
+    if constraints.get("enum"):
+        checks.append(f"{name} IN ({', '.join(map(_literal, constraints['enum']))})")
+    if field.get("type") in ("integer", "number"):
+        for key, op in (("minimum", ">="), ("maximum", "<=")):
+            if key in constraints:
+                checks.append(f"{name} {op} {_literal(constraints[key])}")
+    return checks
 
 
 def search_columns(table: Table) -> list[str]:
