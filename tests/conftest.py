@@ -6,6 +6,7 @@ import os
 import shutil
 import subprocess
 import textwrap
+import time
 from pathlib import Path
 
 import pytest
@@ -179,3 +180,107 @@ def assert_csv_matches_parquet(csv_path: Path, parquet_path: Path, fields: list[
             if f["type"] == "number" and cell:
                 cell = format(float(cell), "g")
             assert cell == _csv_text(row[f["name"]], f["type"]), (csv_path.name, number, f["name"])
+
+
+# A document with every optional field left out, and chapters whose values are what trips
+# clients up: nulls in every nullable column, an empty list, umlauts, multi-line text, text that
+# a spreadsheet would take for a formula.
+EDGE_DOCUMENT_YAML = 'title: "Größere Änderungen: =SUMME(A1:A9)"\n'
+
+EDGE_CHAPTER = """\
+---
+title: "=HYPERLINK(\\"http://example.org\\") Übergänge"
+statements:
+  - id: straße
+    summary: "=1+1 Straßen für Fußgänger"
+    status: broken
+    last_update:
+    categories: []
+  - id: mehrzeilig
+    summary: |-
+      Erste Zeile mit „Anführungszeichen“
+      zweite Zeile; mit Semikolon
+    status: implemented
+    last_update: 2024-05-02
+    deadline: 2025-01-31
+    categories: [Öffentlicher Dienst, "=A1"]
+    responsible: "Ministerium für Übergänge"
+    measure: law
+    reports:
+      - title:
+        url: https://example.org/ä
+    history:
+      - date: 2024-01-02
+        status: partially_implemented
+        note: "=HEUTE()\\nzweite Zeile"
+  - id: ohneanker
+    summary: Nur im Kopf
+    status: not_implemented
+---
+Die [Straßen werden =gebaut](#straße) und
+[mehrzeilig
+verankert](#mehrzeilig).
+"""
+
+
+def make_edge_content(root: Path) -> Path:
+    return make_document(root, name="edge-2024", document_yaml=EDGE_DOCUMENT_YAML,
+                         chapters={"ohne-nummer.md": EDGE_CHAPTER})
+
+
+@pytest.fixture(scope="session")
+def client_packages(tmp_path_factory) -> dict[str, Path]:
+    """Two built packages for the client tests: the shipped content, and the edge values."""
+    from pledgepack.build import build
+
+    root = tmp_path_factory.mktemp("clients")
+    shutil.copytree(SHIPPED_CONTENT, root / "shipped-content")
+    make_edge_content(root / "edge-content")
+    built = {}
+    for name in ("shipped", "edge"):
+        build(root / f"{name}-content", root / name)
+        built[name] = root / name
+    return built
+
+
+@pytest.fixture(scope="session")
+def shipped_release(tmp_path_factory) -> Path:
+    """Release 1.0.0 of the shipped content, with its git history: built from a clone of this
+    repository, as the release job does."""
+    from pledgepack.release.cut import release
+
+    root = tmp_path_factory.mktemp("shipped-release")
+    subprocess.run(["git", "clone", "--quiet", "--no-local", str(REPO), str(root / "repo")],
+                   check=True, capture_output=True)
+    return release(root / "repo" / "content", root / "dist", version="1.0.0").out
+
+
+def debian_install(packages: list[str]) -> str | None:
+    """Install Debian packages (as root, waiting for another apt to let go of the lock);
+    None when done, else why not."""
+    if not shutil.which("apt-get") or os.geteuid() != 0:
+        return "apt-get is not available as root here"
+    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    for step in (["apt-get", "update"], ["apt-get", "install", "-y", *packages]):
+        for _ in range(30):
+            result = subprocess.run(step, capture_output=True, text=True, env=env)
+            if result.returncode == 0 or "lock" not in result.stderr.lower():
+                break
+            time.sleep(10)
+        if result.returncode != 0:
+            return f"{' '.join(step)} failed: {result.stderr.strip()[-200:]}"
+    return None
+
+
+def debian_tool(command: str, packages: list[str]) -> str:
+    """The path of `command`, installing the Debian packages that provide it when it is
+    missing; skips the test, saying what to install, only where that cannot be done."""
+    hint = f"{command} is missing: install it with 'apt-get install -y {' '.join(packages)}'"
+    if not shutil.which(command):
+        failed = debian_install(packages)
+        if failed:
+            pytest.skip(f"{hint} ({failed})")
+    found = shutil.which(command)
+    if not found:
+        pytest.skip(hint)
+    return found

@@ -22,7 +22,7 @@ FORBIDDEN = {
     "package": {"check", "query", "editors", "release", "build", "cli"},
     "history": {"package", "check", "query", "editors", "release", "build", "cli"},
     "editors": {"package", "check", "query", "release", "build", "cli"},
-    "exports": {"content", "history", "editors", "build", "cli"},
+    "exports": {"content", "history", "editors", "release", "build", "cli"},
 }
 
 

@@ -391,7 +391,8 @@ def export():
 def export_govplan(package, government, out, documents, categories):
     """Write PACKAGE (default: dist) as a CSV and mapping for froide-govplan's import_govplan,
     with its reports and status changes as updates and a README of how to load them."""
-    from .exports.govplan import SLUG_RE, export_govplan as run_export
+    from .exports.govplan import SLUG_RE
+    from .exports.govplan import export_govplan as run_export
 
     if not SLUG_RE.match(government):
         raise click.BadParameter("use letters, digits, '-' and '_', as in the government's "

@@ -1,1 +1,3 @@
-"""Other formats and other trackers' formats, written from a built package's files only."""
+"""Other formats of a built package and other trackers' formats: a SQLite database with its
+datasette metadata, a spreadsheet workbook, froide-govplan's import files. Works from the
+package's files only, driven by its descriptor."""

@@ -23,7 +23,7 @@ from pathlib import Path
 import pyarrow as pa
 
 from ..errors import PledgepackError
-from ..release.changelog import read_tables
+from ..package.read import read_tables
 
 TITLE_MAX = 255        # GovernmentPlan.title, slug, reference and measure are CharField(255)
 SLUG_RE = re.compile(r"^[-a-zA-Z0-9_]+$")

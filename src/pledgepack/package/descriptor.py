@@ -45,6 +45,23 @@ def _file_facts(path: Path, out: Path) -> dict:
             "hash": f"sha256:{sha256(path)}"}
 
 
+def _csv_schema(table_schema: dict) -> dict:
+    """The schema of a CSV resource: without `pattern` on fields that may be empty.
+
+    frictionless' SQL export (and so datapackage-to-datasette) checks a pattern with a Python
+    REGEXP that raises on NULL, which aborts the load. The Parquet resource keeps the pattern,
+    pledgepack validate checks it there with DuckDB and proves the CSV equal to the Parquet
+    cell for cell, so the CSV is held to it all the same.
+    """
+    keys = set(table_schema.get("primaryKey") or [])
+    for field in table_schema["fields"]:
+        constraints = field.get("constraints") or {}
+        if "pattern" in constraints and not constraints.get("required") \
+                and field["name"] not in keys:
+            del constraints["pattern"]
+    return table_schema
+
+
 def _parquet_schema(table_schema: dict) -> dict:
     for key in table_schema.get("foreignKeys", []):
         key["reference"]["resource"] += PARQUET_SUFFIX
@@ -81,7 +98,8 @@ def build_descriptor(schema: PackageSchema, paths: dict[str, dict[str, Path]], o
         if name == "status_history" and history_note:
             csv_res["description"] = f"{csv_res.get('description', '')} {history_note}".strip()
         csv_res.update(type="table", format="csv", mediatype="text/csv", encoding="utf-8",
-                       **_file_facts(paths[name]["csv"], out), schema=schema.table_schema(name))
+                       **_file_facts(paths[name]["csv"], out),
+                       schema=_csv_schema(schema.table_schema(name)))
         resources.append(csv_res)
         resources.append({
             "name": name + PARQUET_SUFFIX,

@@ -10,13 +10,11 @@ import json
 import re
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
-from pathlib import Path, PurePosixPath
-
-import pyarrow as pa
-import pyarrow.parquet as pq
+from pathlib import Path
 
 from ..errors import PledgepackError
-from ..package.descriptor import DESCRIPTOR, PARQUET_SUFFIX
+from ..package.descriptor import DESCRIPTOR
+from ..package.read import read_tables
 
 __all__ = ["Changes", "Entry", "Place", "StatusUpdate", "compare", "read_tables",
            "render_changelog"]
@@ -26,27 +24,6 @@ __all__ = ["Changes", "Entry", "Place", "StatusUpdate", "compare", "read_tables"
 # commit, any other by its date (see _row_key).
 _ROW_KEY = ("statement_id", "event", "status", "previous_status", "source", "commit")
 _CHANGE_EVENTS = frozenset({"changed", "recorded"})
-
-
-def read_tables(folder: Path) -> dict[str, pa.Table]:
-    """The Parquet tables of a built package folder, keyed by table name."""
-    folder = Path(folder)
-    try:
-        descriptor = json.loads((folder / DESCRIPTOR).read_text(encoding="utf-8"))
-    except (OSError, ValueError) as error:
-        raise PledgepackError(f"{folder}: not a built package ({DESCRIPTOR}: {error})") from None
-    tables = {}
-    for resource in descriptor.get("resources", []):
-        name = resource.get("name", "")
-        if resource.get("format") != "parquet" or not name.endswith(PARQUET_SUFFIX):
-            continue
-        path = resource.get("path")
-        # A descriptor may come from anywhere; its paths must stay inside the package.
-        if not isinstance(path, str) or PurePosixPath(path).is_absolute() \
-                or ".." in PurePosixPath(path).parts:
-            raise PledgepackError(f"{folder}: resource {name!r} has an unusable path {path!r}")
-        tables[name[:-len(PARQUET_SUFFIX)]] = pq.ParquetFile(folder / path).read()
-    return tables
 
 
 @dataclass(frozen=True, order=True)

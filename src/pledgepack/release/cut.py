@@ -272,6 +272,7 @@ def release(content: Path | str = "content", out: Path | str = "dist", *, versio
             base_url: str | None = None, flat: bool = False, jobs: int | None = None,
             progress: Progress | None = None) -> ReleaseResult:
     """Build, validate and document release `version` of the package into `out`."""
+    from ..exports.files import write_exports
     from ..query.views import remote_views_sql
     from ..schema import PackageSchema
     from .changelog import compare, read_tables, render_changelog
@@ -300,6 +301,8 @@ def release(content: Path | str = "content", out: Path | str = "dist", *, versio
             check_version_unused(version, meta, content, out, work, prev,
                                  descriptor=descriptor, jobs=jobs, zip_name=zip_name)
             tables = read_tables(package)
+            # Release-only: at 100k statements they cost more than a build (make bench).
+            exported = write_exports(package)
             changelog = render_changelog(compare(prev.folder if prev else None, package),
                                          version=version, date=released.isoformat())
             extra = {
@@ -311,7 +314,8 @@ def release(content: Path | str = "content", out: Path | str = "dist", *, versio
             }
             if remote:
                 extra[REMOTE_VIEWS_FILE] = remote
-            files = sorted(package_files(package) + list(extra) + ["README.md"])
+            files = sorted(set(package_files(package)) | set(extra) | set(exported)
+                           | {"README.md"})
             extra["README.md"] = data_readme(
                 meta, tables, version=version, released=released.isoformat(), files=files,
                 chart=CHART_FILE, changelog="CHANGELOG.md",

@@ -10,10 +10,15 @@ from collections import Counter
 import pyarrow as pa
 import yaml
 
+from .recipes import recipes_section, verify_section
+
 # The summary counts need to know which table holds the pledges and which the code list; the
 # columns that link them are found through the foreign keys rather than assumed.
 STATEMENTS, STATUSES, DOCUMENTS = "statements", "statuses", "documents"
 CHART_ALT = "Statements by status over time"
+# The recipes read this table: its section numbers ("2.10") are what a reader without the
+# schema gets wrong.
+RECIPE_TABLE = "sections"
 
 _KNOWN_FILES = {
     "datapackage.json": "Frictionless Data Package descriptor: metadata and table schemas.",
@@ -27,15 +32,6 @@ _KNOWN_FILES = {
 # Characters that would start markup in titles and descriptions: <document_id> would vanish
 # as an HTML tag, [text](#id) would turn into a link, | would split a table row.
 _MD_SPECIAL = re.compile(r"([\\`*\[\]<>|])")
-
-_VERIFY = """\
-## Verifying the download
-
-With `SHA256SUMS` next to the downloaded zip, check the checksums with `sha256sum -c SHA256SUMS` \
-(on macOS `shasum -a 256 -c SHA256SUMS`). After unpacking, check every file's size and hash, \
-and every row against the schemas, with `frictionless validate datapackage.json` (from \
-`pip install frictionless`).
-"""
 
 _USAGE = """\
 ## Using the data
@@ -261,6 +257,14 @@ def _describe_file(name: str, descriptor: dict, chart: str | None,
         return f"Table {_code(table)} as Apache Parquet, with typed columns."
     if name.endswith(".duckdb"):
         return "DuckDB database with every table and the same views, ready to query."
+    if name.endswith(".sqlite"):
+        return ("SQLite database with every table, its keys and full-text search; dates as "
+                "ISO text, booleans as 0/1, lists as JSON arrays.")
+    if name.endswith(".datasette.json"):
+        return "Metadata for datasette: titles, descriptions, licence, source and labels."
+    if name.endswith(".xlsx"):
+        return ("Spreadsheet workbook: a sheet describing the data and its licence, then a "
+                "sheet per table (text as text, dates as dates).")
     return _KNOWN_FILES.get(name.rsplit("/", 1)[-1], "")
 
 
@@ -418,7 +422,7 @@ def data_readme(descriptor: dict, tables: dict[str, pa.Table], *, version: str, 
     for name in files:
         note = _describe_file(name, descriptor, chart, remote_views)
         out.append(f"- {_code(name)}" + (f": {note}" if note else ""))
-    out += [""] + _VERIFY.splitlines() + [""]
+    out += [""] + verify_section(f"{descriptor['name']}-{version}.zip")
 
     names = "; ".join(a["title"] for a in _authors(descriptor))
     citation = f"{names} ({day.year}). {_title(descriptor)} (version {version}) [Data set]."
@@ -436,6 +440,7 @@ def data_readme(descriptor: dict, tables: dict[str, pa.Table], *, version: str, 
     if changelog:
         out += ["## Changes", "", f"What changed in version {_text(version)} since the previous "
                 f"release: [{_text(changelog)}]({_dest(changelog)}).", ""]
-    out += _usage(descriptor, files) + _remote(remote_views, base_url)
+    out += _usage(descriptor, files) + recipes_section(RECIPE_TABLE)
+    out += _remote(remote_views, base_url)
     out += _dictionary(descriptor, tables)
     return "\n".join(out).rstrip("\n") + "\n"
