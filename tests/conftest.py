@@ -30,6 +30,25 @@ source_url: https://example.gov/koalitionsvertrag.pdf
 license: CC-BY-2.0
 """
 
+# The package's own metadata, as a tracker writes it once at the top of its content folder.
+PACKAGE_YAML = """\
+name: testland-pledges
+title: "Testland pledge tracker"
+homepage: https://tracker.example.org/
+repository: https://git.example.org/testland/tracker
+contributors:
+  - title: Testland Tracker e.V.
+    path: https://tracker.example.org/
+    roles: [author, publisher]
+licenses:
+  - name: CC-BY-4.0
+    path: https://creativecommons.org/licenses/by/4.0/
+    title: Creative Commons Attribution 4.0 International
+sources:
+  - title: Testland pledge tracker
+    path: https://git.example.org/testland/tracker
+"""
+
 CHAPTER = """\
 ---
 title: "1.1 Digitale Verwaltung"
@@ -71,9 +90,14 @@ def chapter(statements: str = "", body: str = "", title: str = "1.1 Kapitel",
 
 
 def make_document(root: Path, name: str = "testland-2024", chapters: dict[str, str] | None = None,
-                  document_yaml: str | None = DOCUMENT_YAML) -> Path:
-    """content/<name>/ with document.yaml and chapter files; returns the content root."""
+                  document_yaml: str | None = DOCUMENT_YAML,
+                  package_yaml: str | None = PACKAGE_YAML) -> Path:
+    """content/<name>/ with document.yaml and chapter files, and content/package.yaml unless
+    there is one or `package_yaml` is None; returns the content root."""
     folder = root / name
+    if package_yaml is not None and not (root / "package.yaml").exists():
+        root.mkdir(parents=True, exist_ok=True)
+        (root / "package.yaml").write_text(package_yaml, encoding="utf-8")
     folder.mkdir(parents=True, exist_ok=True)
     if document_yaml is not None:
         (folder / "document.yaml").write_text(document_yaml, encoding="utf-8")

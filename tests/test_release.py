@@ -23,6 +23,7 @@ import yaml
 from conftest import (
     CHAPTER,
     DOCUMENT_YAML,
+    PACKAGE_YAML,
     REPO,
     Repo,
     assert_csv_matches_parquet,
@@ -45,7 +46,8 @@ def no_source_date_epoch(monkeypatch):
 def tracker(tmp_path: Path) -> Repo:
     """A tracker repository with one document and one chapter (portal, akte), one commit."""
     repo = make_repo(tmp_path)
-    repo.commit({f"{DOC}/document.yaml": DOCUMENT_YAML, f"{DOC}/1-1-verwaltung.md": CHAPTER},
+    repo.commit({"content/package.yaml": PACKAGE_YAML, f"{DOC}/document.yaml": DOCUMENT_YAML,
+                 f"{DOC}/1-1-verwaltung.md": CHAPTER},
                 "first chapter", when=FIRST)
     return repo
 

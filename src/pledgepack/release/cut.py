@@ -276,7 +276,8 @@ def release(content: Path | str = "content", out: Path | str = "dist", *, versio
     from ..schema import PackageSchema
     from .changelog import compare, read_tables, render_changelog
     from .chart import status_chart
-    from .datareadme import citation_cff, data_readme, license_text
+    from .credits import citation_cff, license_text
+    from .datareadme import data_readme
 
     content, out = Path(content), Path(out)
     descriptor = Path(descriptor) if descriptor else None
@@ -302,10 +303,15 @@ def release(content: Path | str = "content", out: Path | str = "dist", *, versio
             tables = read_tables(package)
             changelog = render_changelog(compare(prev.folder if prev else None, package),
                                          version=version, date=released.isoformat())
+            try:
+                credits = {
+                    "CITATION.cff": citation_cff(meta, version=version,
+                                                 released=released.isoformat()),
+                    "LICENSE.md": license_text(meta, tables["documents"].to_pylist())}
+            except ValueError as exc:
+                raise ReleaseError(f"{content}: {exc}") from None
             extra = {
-                "CHANGELOG.md": changelog,
-                "CITATION.cff": citation_cff(meta, version=version, released=released.isoformat()),
-                "LICENSE.md": license_text(meta),
+                "CHANGELOG.md": changelog, **credits,
                 CHART_FILE: status_chart(tables["status_history"], tables["statuses"],
                                          end=released, order=schema.statuses),
             }
