@@ -6,7 +6,8 @@ BIN := $(VENV)/bin
 # because many analysts still run DuckDB 1.x.
 COMPAT := .venv-duckdb14
 # cffconvert pins an old jsonschema that frictionless cannot use, so it gets a venv of its
-# own; the tests read CITATION.cff with it as reference managers would.
+# own; the tests read CITATION.cff with it, and its BibTeX with pybtex, as reference managers
+# would.
 CFF := .venv-cffconvert
 CONTENT := content
 OUT := dist
@@ -38,7 +39,7 @@ $(COMPAT)/bin/python: Makefile
 
 $(CFF)/bin/cffconvert: Makefile
 	test -x $@ || $(PYTHON) -m venv $(CFF)
-	$(CFF)/bin/pip install --quiet --disable-pip-version-check cffconvert==2.0.0
+	$(CFF)/bin/pip install --quiet --disable-pip-version-check cffconvert==2.0.0 pybtex==0.26.1
 	touch $@
 
 setup: $(BIN)/pledgepack ## Create .venv and install pledgepack with its pinned dependencies

@@ -87,6 +87,16 @@ def read_metadata(root: Path, display: str) -> tuple[dict, list[Diagnostic]]:
         items = _items(key, value, fields, bad)
         if items is not None:
             out[key] = items
+    for contributor in out.get("contributors", []):
+        name = contributor.get("title", "")
+        if not (contributor.get("givenName") or contributor.get("familyName")) and (
+                "," in name or re.search(r"\sand\s", name)):
+            diagnostics.append(Diagnostic(
+                place, line("contributors"), WARNING,
+                f"contributor {name!r}: citation tools read a comma as 'family name, given "
+                "name' and ' and ' as between two authors",
+                "write the organisation's name without them, or give a person's givenName and "
+                "familyName"))
     missing = [key for key in EXPECTED if not out.get(key)]
     if missing and not any(d.severity == ERROR for d in diagnostics):
         diagnostics.append(Diagnostic(

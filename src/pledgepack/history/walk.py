@@ -255,6 +255,15 @@ def _row(document_id: str, sid: str, before: tuple | None, after: tuple | None,
                         "git", commit.sha, commit.author, commit.authored, path, last_update)
 
 
+def _mailmap_digest(top: Path) -> str | None:
+    """The .mailmap git applies to author names (%aN): edited, it renames authors of old
+    commits too, so a cache made before the edit is stale."""
+    try:
+        return hashlib.sha256((top / ".mailmap").read_bytes()).hexdigest()
+    except OSError:
+        return None
+
+
 class _Cache:
     """The walk so far, as JSON in the cache folder (JSON, not pickle: a cache folder can come
     from elsewhere, and loading it must not run code)."""
@@ -267,7 +276,8 @@ class _Cache:
         # Anything that changes what the rows would be; a cache made with other values is stale.
         self.key = {"format": CACHE_FORMAT, "pledgepack": _version(), "repository": top,
                     "content": repo.prefix, "documents": folders,
-                    "statuses": sorted(statuses), "measures": sorted(measures)}
+                    "statuses": sorted(statuses), "measures": sorted(measures),
+                    "mailmap": _mailmap_digest(repo.top)}
 
     def resume(self, walk: _Walk, repo: Repository) -> str | None:
         """Restore the walk from the cache and return the HEAD it reached, if that is on the
