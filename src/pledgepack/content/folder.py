@@ -256,6 +256,15 @@ def _id_line(result: ChapterResult, sid: str, anchor_line: int | None) -> int | 
     return Lines(fm, fm_line).id_line(sid)
 
 
+def _unpublished(d: Diagnostic) -> Diagnostic:
+    if d.severity != ERROR:
+        return d
+    return Diagnostic(d.path, d.line, WARNING,
+                      f"unpublished chapter (published: false), left out of the package: "
+                      f"{d.message}", f"{d.hint}; with --include-unpublished this is an error"
+                      if d.hint else "with --include-unpublished this is an error", d.col)
+
+
 def read_content(root: Path | str, schema: PackageSchema, **options) -> Content:
     """Read every document under `root`. Raises ContentError listing every problem on errors;
     otherwise the content's diagnostics are its warnings. Options as for scan_content."""
@@ -288,8 +297,12 @@ def scan_content(root: Path | str, schema: PackageSchema, *, include_unpublished
     sections, statements, reports, recorded = [], [], [], []
     first_use: dict[tuple[str, str], tuple[ChapterResult, int | None]] = {}
     for result in results:
-        reader.diagnostics.extend(result.diagnostics)
-        if not result.ok:
+        # A chapter left out of the package cannot break it: its errors are warnings, until
+        # --include-unpublished (or lint) takes it in.
+        left_out = result.unpublished and not include_unpublished
+        reader.diagnostics.extend(map(_unpublished, result.diagnostics) if left_out
+                                  else result.diagnostics)
+        if not result.ok or left_out:
             continue
         for row in result.statements:
             key = (row[1], row[3])
@@ -301,11 +314,10 @@ def scan_content(root: Path | str, schema: PackageSchema, *, include_unpublished
                            "ids must be unique within a document; rename one of them")
             else:
                 first_use[key] = (result, row[13])
-        if result.section[6] or include_unpublished:
-            sections.append(Section._make(result.section))
-            statements.extend(map(Statement._make, result.statements))
-            reports.extend(map(Report._make, result.reports))
-            recorded.extend(map(Recorded._make, result.recorded))
+        sections.append(Section._make(result.section))
+        statements.extend(map(Statement._make, result.statements))
+        reports.extend(map(Report._make, result.reports))
+        recorded.extend(map(Recorded._make, result.recorded))
     package: dict = {}
     if reader.root.is_dir():
         package, problems = read_metadata(reader.root, str(reader.root))

@@ -36,7 +36,7 @@ from .versions import VersionParser
 __all__ = ["GitHistory", "HistoryError", "document_folders", "git_history"]
 
 # Bump when the cache's layout or the meaning of its rows changes.
-CACHE_FORMAT = 1
+CACHE_FORMAT = 2
 
 Progress = Callable[[str, int, int], None]
 # Per document, per chapter path (relative to the content folder): {id: (status, last_update)}.
@@ -181,8 +181,9 @@ class _Walk:
             if new:
                 entries = self.read(change.blob, stream)
                 if isinstance(entries, str):
-                    self.notes.append(f"{commit.sha[:12]}: {new[1]}: {entries}; its statements "
-                                      "are kept as they were")
+                    self.notes.append(f"in commit {commit.sha[:12]}, {entries}; its "
+                                      "statements keep the statuses they had before that "
+                                      "commit")
                     entries = previous if old and old[0] == new[0] else {}
                 self.state.setdefault(new[0], {})[new[1]] = entries
             if old and new and old == new:
