@@ -115,6 +115,34 @@ def test_source_date_epoch_sets_the_release_time(tmp_path, monkeypatch):
     assert cff["date-released"] == "2025-06-30" and cff["version"] == "2.0.0"
 
 
+def released_on(result) -> set:
+    with zipfile.ZipFile(result.zip) as archive:
+        cff = yaml.safe_load(archive.read("CITATION.cff"))
+        readme = archive.read("README.md").decode("utf-8")
+        stamps = {i.date_time[:3] for i in archive.infolist()}
+    [line] = [line for line in readme.splitlines() if line.startswith("- Released: ")]
+    return {cff["date-released"], line.removeprefix("- Released: "),
+            "-".join(f"{n:02d}" for n in stamps.pop())} if len(stamps) == 1 else stamps
+
+
+def test_released_is_the_date_of_the_release_tag(tmp_path):
+    repo = tracker(tmp_path)  # committed on 2024-01-01
+    content = repo.path / "content"
+    assert released_on(release(content, tmp_path / "untagged", version="1.0.0")) == {
+        "2024-01-01"}
+    # An annotated tag made later carries its own date: the day the editors released it.
+    repo.git("tag", "-a", "v1.0.0", "-m", "Release 1.0.0", when="2024-03-15T09:30:00+00:00")
+    first = release(content, tmp_path / "annotated", version="1.0.0")
+    assert released_on(first) == {"2024-03-15"}
+    again = release(content, tmp_path / "again", version="1.0.0")
+    assert again.zip.read_bytes() == first.zip.read_bytes()
+    # A lightweight tag has no date of its own: the tagged commit's date is the release date.
+    repo.commit({f"{DOC}/1-1-verwaltung.md": verwaltung(("portal", "implemented", "Portal"))},
+                when="2024-05-02T08:00:00+00:00")
+    repo.git("tag", "v1.1.0", when="2024-06-30T08:00:00+00:00")
+    assert released_on(release(content, tmp_path / "light", version="1.1.0")) == {"2024-05-02"}
+
+
 # --- what a consumer does with a download --------------------------------------------------
 
 def test_a_consumer_verifies_and_uses_a_downloaded_release(tmp_path, run, monkeypatch):
