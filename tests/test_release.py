@@ -90,7 +90,7 @@ def test_two_releases_of_one_commit_give_byte_identical_zips(tmp_path):
         env = {k: v for k, v in os.environ.items() if k != "SOURCE_DATE_EPOCH"}
         result = cli("release", "--version", "1.0.0", cwd=clone, env={**env, "TZ": tz})
         assert result.returncode == 0, result.stderr
-        zips.append(clone / "dist" / "pledges-1.0.0.zip")
+        zips.append(clone / "dist" / "testland-pledges-1.0.0.zip")
         time.sleep(2.1 * (1 - n))  # zip times have a 2-second resolution
     assert zips[0].read_bytes() == zips[1].read_bytes()
     sums = [(z.parent / "SHA256SUMS").read_text() for z in zips]
@@ -155,9 +155,9 @@ def test_a_consumer_verifies_and_uses_a_downloaded_release(tmp_path, run, monkey
 
     download = tmp_path / "download"
     download.mkdir()
-    shutil.copy(out / "pledges-1.0.0.zip", download)
+    shutil.copy(out / "testland-pledges-1.0.0.zip", download)
     shutil.copy(out / "SHA256SUMS", download)
-    with zipfile.ZipFile(download / "pledges-1.0.0.zip") as archive:
+    with zipfile.ZipFile(download / "testland-pledges-1.0.0.zip") as archive:
         archive.extractall(download)
         inside = sorted(archive.namelist())
     assert set(inside) >= {"datapackage.json", "views.sql", "pledges.duckdb", "README.md",
@@ -258,7 +258,7 @@ def test_the_changelog_since_the_last_tag(tmp_path, run):
 def test_the_previous_release_given_as_zip_or_folder(tmp_path, given):
     repo, first, _ = two_releases(tmp_path)
     repo.git("tag", "-d", "v1.0.0")  # only the download is left
-    previous = first / "pledges-1.0.0.zip" if given == "zip" else first
+    previous = first / "testland-pledges-1.0.0.zip" if given == "zip" else first
     from_file = release(repo.path / "content", tmp_path / "dist-a", version="1.1.0",
                         previous=str(previous))
     repo.git("tag", "v1.0.0", repo.git("rev-list", "--max-parents=0", "HEAD"))
@@ -308,7 +308,7 @@ def test_a_zip_of_the_same_version_with_other_data_is_refused(tmp_path, run):
     result = run("release", "--version", "1.0.0", "--content", repo.path / "content",
                  "--out", out)
     assert result.exit_code == 1
-    assert f"was released before ({out / 'pledges-1.0.0.zip'})" in result.stderr
+    assert f"was released before ({out / 'testland-pledges-1.0.0.zip'})" in result.stderr
     assert "statements" in result.stderr
 
 

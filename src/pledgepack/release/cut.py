@@ -296,7 +296,6 @@ def release(content: Path | str = "content", out: Path | str = "dist", *, versio
     _check_target(out)
     epoch = release_epoch(content, version)
     released = dt.datetime.fromtimestamp(epoch, tz=dt.timezone.utc).date()
-    zip_name = f"{schema.name}-{version}.zip"
     out.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="pledgepack-release-") as scratch:
         work = Path(scratch)
@@ -307,6 +306,8 @@ def release(content: Path | str = "content", out: Path | str = "dist", *, versio
             result = build(content, package, descriptor=descriptor, jobs=jobs,
                            full_validation=True, version=version, progress=progress)
             meta = _descriptor(package)
+            # Named after the package as its package.yaml names it, not after the schemas.
+            zip_name = f"{meta['name']}-{version}.zip"
             check_version_unused(version, meta, content, out, work, prev,
                                  descriptor=descriptor, jobs=jobs, zip_name=zip_name)
             tables = read_tables(package)
