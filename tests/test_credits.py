@@ -259,3 +259,19 @@ def test_status_history_authors_follow_the_mailmap(tmp_path, run):
     # although the walk of the unchanged history comes from the cache.
     repo.commit({".mailmap": "Alex Beispiel <author@example.org>\n"}, when="2024-03-01T10:00:00Z")
     assert authors() == ["Alex Beispiel", "Alex Beispiel"]
+
+
+def test_the_data_readme_says_whose_texts_and_names_it_publishes(shipped_dist):
+    from pledgepack.release.datareadme import data_readme
+
+    descriptor = json.loads((shipped_dist / "datapackage.json").read_text(encoding="utf-8"))
+    tables = {name: pq.read_table(shipped_dist / "data" / f"{name}.parquet")
+              for name in ("documents", "statements", "statuses", "status_history")}
+    text = data_readme(descriptor, tables, version="1.0.0", released="2024-05-01", files=[])
+    licence = text[text.index("## Licence and citation"):text.index("Please cite")]
+    rows = [line for line in licence.splitlines() if line.startswith("| `")]
+    assert len(rows) == 5
+    assert sum(" | not stated | The text states no licence. | " in row for row in rows) == 3
+    assert "- Licence: [Creative Commons Attribution 2.0 Generic]" in text
+    assert "editors' names are part of the data" in " ".join(licence.split())
+    assert "`.mailmap`" in licence
