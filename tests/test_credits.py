@@ -196,7 +196,8 @@ def test_cffconvert_names_every_author_correctly(shipped_dist, tmp_path):
     path.write_text(citation_cff(descriptor, version="1.0.0", released="2024-05-01"),
                     encoding="utf-8")
     tool = cffconvert()
-    check = subprocess.run([tool, "-i", path, "--validate"], capture_output=True, text=True)
+    check = subprocess.run([tool, "-i", path, "--validate"], capture_output=True, text=True,
+                           check=False)
     assert check.returncode == 0, check.stdout + check.stderr
     cff = yaml.safe_load(path.read_text(encoding="utf-8"))
     assert cff["url"] == "https://tracker.example.org/"

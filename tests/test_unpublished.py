@@ -23,7 +23,7 @@ def tracker(tmp_path):
 
 
 def test_an_unpublished_chapter_with_errors_does_not_stop_the_build(tmp_path, run):
-    repo, chapters = tracker(tmp_path)
+    _, chapters = tracker(tmp_path)
     out = tmp_path / "dist"
     result = run("build", "--content", chapters, "--out", out)
     assert result.exit_code == 0, result.output

@@ -112,7 +112,7 @@ def _items(key: str, value, fields, bad) -> list | None:
         return None
     if fields is None:
         if not all(isinstance(v, str) and v.strip() for v in value):
-            bad(key, f"'{key}' must be a list of texts", f"write one '- text' line per entry")
+            bad(key, f"'{key}' must be a list of texts", "write one '- text' line per entry")
             return None
         return [v.strip() for v in value]
     items = []

@@ -16,7 +16,6 @@ from .mdtext import cell as _cell
 from .mdtext import code as _code
 from .mdtext import dest as _dest
 from .mdtext import first_sentence as _first_sentence
-from .mdtext import link as _link
 from .mdtext import table as _table
 from .mdtext import text as _text
 
