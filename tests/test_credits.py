@@ -276,3 +276,28 @@ def test_the_data_readme_says_whose_texts_and_names_it_publishes(shipped_dist):
     assert "- Licence: [Creative Commons Attribution 2.0 Generic]" in text
     assert "editors' names are part of the data" in " ".join(licence.split())
     assert "`.mailmap`" in licence
+
+
+def test_descriptor_metadata_is_a_default_that_package_yaml_overrides(content, tmp_path, run):
+    from pledgepack.schema import default_descriptor_path
+
+    schemas = json.loads(default_descriptor_path().read_text(encoding="utf-8"))
+    schemas["contributors"] = [{"title": "Schema-Redaktion", "roles": ["author"]}]
+    schemas["title"] = "Aus dem Deskriptor"
+    given = tmp_path / "schemas.json"
+    given.write_text(json.dumps(schemas), encoding="utf-8")
+
+    def built(folder: Path) -> dict:
+        out = tmp_path / "dist"
+        result = run("build", "--content", folder, "--out", out, "--descriptor", given,
+                     "--no-git-history")
+        assert result.exit_code == 0, result.output
+        return json.loads((out / "datapackage.json").read_text(encoding="utf-8"))
+
+    own = built(content)
+    assert own["title"] == "Testland pledge tracker"
+    assert own["contributors"] == yaml.safe_load(PACKAGE_YAML)["contributors"]
+    (content / "package.yaml").unlink()
+    fallback = built(content)
+    assert fallback["title"] == "Aus dem Deskriptor"
+    assert fallback["contributors"] == schemas["contributors"]
