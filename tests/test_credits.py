@@ -301,3 +301,26 @@ def test_descriptor_metadata_is_a_default_that_package_yaml_overrides(content, t
     fallback = built(content)
     assert fallback["title"] == "Aus dem Deskriptor"
     assert fallback["contributors"] == schemas["contributors"]
+
+
+def test_a_tracker_without_credits_is_not_released_under_invented_ones(tmp_path, run,
+                                                                      monkeypatch):
+    monkeypatch.delenv("SOURCE_DATE_EPOCH", raising=False)
+    repo = make_repo(tmp_path)
+    repo.commit({"_chapters/1-1-verwaltung.md": CHAPTER}, "chapters")
+    out = tmp_path / "release"
+    result = run("release", "--version", "1.0.0", "--content", repo.path / "_chapters",
+                 "--out", out)
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    assert "the package names no contributors: a citation needs at least one author; write it " \
+        "in package.yaml in the content folder" in result.stderr
+    assert not out.exists()
+
+
+def test_license_md_without_a_tracker_licence_grants_nothing(shipped_dist):
+    descriptor = json.loads((shipped_dist / "datapackage.json").read_text(encoding="utf-8"))
+    documents = pq.read_table(shipped_dist / "data" / "documents.parquet").to_pylist()
+    text = license_text({**descriptor, "licenses": []}, documents)
+    assert "The tracker states no licence for its data." in text
+    assert "the tracker's licence: not stated" in " ".join(text.split())
+    assert "Attribution" not in text and "CC-BY-2.0" in text  # the two texts that grant it
