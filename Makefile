@@ -5,6 +5,10 @@ BIN := $(VENV)/bin
 # DuckDB 1.4 in a venv of its own: the tests open the built .duckdb file with it,
 # because many analysts still run DuckDB 1.x.
 COMPAT := .venv-duckdb14
+# cffconvert pins an old jsonschema that frictionless cannot use, so it gets a venv of its
+# own; the tests read CITATION.cff with it, and its BibTeX with pybtex, as reference managers
+# would.
+CFF := .venv-cffconvert
 CONTENT := content
 OUT := dist
 
@@ -33,6 +37,11 @@ $(COMPAT)/bin/python: Makefile
 		duckdb-ext-httpfs==1.4.4.20260205
 	touch $@
 
+$(CFF)/bin/cffconvert: Makefile
+	test -x $@ || $(PYTHON) -m venv $(CFF)
+	$(CFF)/bin/pip install --quiet --disable-pip-version-check cffconvert==2.0.0 pybtex==0.26.1
+	touch $@
+
 setup: $(BIN)/pledgepack ## Create .venv and install pledgepack with its pinned dependencies
 
 $(OUT)/datapackage.json: $(BIN)/pledgepack datapackage.json $(shell find $(CONTENT) src -type f 2>/dev/null)
@@ -49,8 +58,9 @@ release: $(BIN)/pledgepack ## Cut release VERSION into dist/: zip, SHA256SUMS, R
 		$(if $(PREVIOUS),--previous $(PREVIOUS)) $(if $(BASE_URL),--base-url $(BASE_URL)) \
 		$(if $(FLAT),--flat)
 
-test: $(BIN)/pledgepack $(COMPAT)/bin/python ## Set up and run the tests
-	PLEDGEPACK_DUCKDB14_PYTHON=$(CURDIR)/$(COMPAT)/bin/python $(BIN)/python -m pytest
+test: $(BIN)/pledgepack $(COMPAT)/bin/python $(CFF)/bin/cffconvert ## Set up and run the tests
+	PLEDGEPACK_DUCKDB14_PYTHON=$(CURDIR)/$(COMPAT)/bin/python \
+		PLEDGEPACK_CFFCONVERT=$(CURDIR)/$(CFF)/bin/cffconvert $(BIN)/python -m pytest
 
 bench: $(BIN)/pledgepack ## Time the build (100k statements), history walk, lint, release and exports (needs ../shared/bench)
 	$(BIN)/pip install --quiet --disable-pip-version-check -e '.[test,bench]'
@@ -61,4 +71,4 @@ bench: $(BIN)/pledgepack ## Time the build (100k statements), history walk, lint
 	$(BIN)/python bench/bench_exports.py
 
 clean: ## Remove dist/ and the virtual environments
-	rm -rf $(OUT) $(VENV) $(COMPAT) .pytest_cache
+	rm -rf $(OUT) $(VENV) $(COMPAT) $(CFF) .pytest_cache

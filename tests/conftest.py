@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import csv
+import json
 import os
 import shutil
 import subprocess
@@ -13,6 +14,7 @@ import pytest
 from click.testing import CliRunner
 
 from pledgepack.cli import cli
+from pledgepack.exports.files import export_names
 
 REPO = Path(__file__).resolve().parents[1]
 GIT_DATE = "2024-01-01T10:00:00+00:00"
@@ -29,6 +31,25 @@ parties:
 date: 2024-01-15
 source_url: https://example.gov/koalitionsvertrag.pdf
 license: CC-BY-2.0
+"""
+
+# The package's own metadata, as a tracker writes it once at the top of its content folder.
+PACKAGE_YAML = """\
+name: testland-pledges
+title: "Testland pledge tracker"
+homepage: https://tracker.example.org/
+repository: https://git.example.org/testland/tracker
+contributors:
+  - title: Testland Tracker e.V.
+    path: https://tracker.example.org/
+    roles: [author, publisher]
+licenses:
+  - name: CC-BY-4.0
+    path: https://creativecommons.org/licenses/by/4.0/
+    title: Creative Commons Attribution 4.0 International
+sources:
+  - title: Testland pledge tracker
+    path: https://git.example.org/testland/tracker
 """
 
 CHAPTER = """\
@@ -72,9 +93,14 @@ def chapter(statements: str = "", body: str = "", title: str = "1.1 Kapitel",
 
 
 def make_document(root: Path, name: str = "testland-2024", chapters: dict[str, str] | None = None,
-                  document_yaml: str | None = DOCUMENT_YAML) -> Path:
-    """content/<name>/ with document.yaml and chapter files; returns the content root."""
+                  document_yaml: str | None = DOCUMENT_YAML,
+                  package_yaml: str | None = PACKAGE_YAML) -> Path:
+    """content/<name>/ with document.yaml and chapter files, and content/package.yaml unless
+    there is one or `package_yaml` is None; returns the content root."""
     folder = root / name
+    if package_yaml is not None and not (root / "package.yaml").exists():
+        root.mkdir(parents=True, exist_ok=True)
+        (root / "package.yaml").write_text(package_yaml, encoding="utf-8")
     folder.mkdir(parents=True, exist_ok=True)
     if document_yaml is not None:
         (folder / "document.yaml").write_text(document_yaml, encoding="utf-8")
@@ -284,3 +310,9 @@ def debian_tool(command: str, packages: list[str]) -> str:
     if not found:
         pytest.skip(hint)
     return found
+
+
+def export_file(folder: Path, kind: str) -> Path:
+    """The export of `kind` (sqlite, datasette, xlsx) beside a package: named after it."""
+    name = json.loads((folder / "datapackage.json").read_text(encoding="utf-8"))["name"]
+    return folder / export_names(name)[kind]

@@ -13,7 +13,8 @@ import yaml
 
 from conftest import CHAPTER, DOCUMENT_YAML, SHIPPED_CONTENT, chapter, make_document
 from pledgepack.build import build
-from pledgepack.release.datareadme import citation_cff, data_readme, license_text
+from pledgepack.release.credits import citation_cff, license_text
+from pledgepack.release.datareadme import data_readme
 
 VERSION, RELEASED = "1.0", "2024-05-01"
 CHART_LINE = "![Statements by status over time](charts/status.svg)"
@@ -326,7 +327,9 @@ def test_outputs_are_deterministic(small):
         copy.deepcopy(descriptor), load(small)[1], **options)
     assert citation_cff(descriptor, version=VERSION, released=RELEASED) == citation_cff(
         copy.deepcopy(descriptor), version=VERSION, released=RELEASED)
-    assert license_text(descriptor) == license_text(copy.deepcopy(descriptor))
+    documents = tables["documents"].to_pylist()
+    assert license_text(descriptor, documents) == license_text(copy.deepcopy(descriptor),
+                                                               copy.deepcopy(documents))
 
 
 def test_bad_release_date_is_refused(small):
@@ -352,7 +355,9 @@ def test_citation_cff_is_valid_and_round_trips(small):
     assert cff["abstract"] == " ".join(descriptor["description"].split())
     assert cff["version"] == VERSION  # a string, not the float 1.0
     assert cff["date-released"] == RELEASED  # a string, not a YAML date
-    assert cff["license"] == "CC-BY-2.0"
+    assert cff["license"] == "CC-BY-4.0"
+    assert cff["url"] == descriptor["homepage"] == "https://tracker.example.org/"
+    assert cff["repository"] == descriptor["repository"]
     assert cff["keywords"] == descriptor["keywords"]
     authors = [c for c in descriptor["contributors"] if "author" in c["roles"]]
     assert cff["authors"] == [{"name": c["title"], **({"website": c["path"]} if "path" in c
@@ -388,20 +393,21 @@ def test_no_contributors_is_an_error(small, contributors):
 # -- LICENSE.md --------------------------------------------------------------------------------
 
 def test_license_text_names_the_licence_and_every_source(shipped_dist):
-    descriptor, _ = load(shipped_dist)
-    text = license_text(descriptor)
+    descriptor, tables = load(shipped_dist)
+    text = license_text(descriptor, tables["documents"].to_pylist())
     licence = descriptor["licenses"][0]
     assert licence["path"] in text and licence["title"] in text and licence["name"] in text
     assert "Attribution" in text and descriptor["title"] in text
     assert len(descriptor["sources"]) >= 2
     for source in descriptor["sources"]:
-        assert f"[{source['title']}]({source['path']})" in text
+        assert (f"[{source['title']}]({source['path']})" if "path" in source
+                else f"- {source['title']}") in text
     for contributor in descriptor["contributors"]:
         assert contributor["title"] in text
     credit = next(line for line in text.splitlines() if line.startswith("> “"))
     assert credit.startswith(f"> “{descriptor['title']}”, by ")  # no version: none invented
     assert "{" not in text
-    versioned = license_text({**descriptor, "version": "3.1"})
+    versioned = license_text({**descriptor, "version": "3.1"}, [])
     assert f"> “{descriptor['title']}”, version 3.1, by " in versioned
 
 
@@ -409,8 +415,8 @@ def test_license_text_for_other_licences_does_not_summarise(shipped_dist):
     descriptor, _ = load(shipped_dist)
     other = {**descriptor, "licenses": [{"name": "ODbL-1.0",
                                          "path": "https://opendatacommons.org/licenses/odbl/"}]}
-    text = license_text(other)
+    text = license_text(other, [])
     assert "https://opendatacommons.org/licenses/odbl/" in text and "`ODbL-1.0`" in text
     assert "**Attribution**" not in text
-    sharealike = license_text({**descriptor, "licenses": [{"name": "CC-BY-SA-4.0"}]})
+    sharealike = license_text({**descriptor, "licenses": [{"name": "CC-BY-SA-4.0"}]}, [])
     assert "**Share alike**" in sharealike and "**Attribution**" in sharealike

@@ -18,6 +18,7 @@ from pathlib import Path
 import pyarrow.parquet as pq
 import pytest
 
+from conftest import export_file
 from pledgepack.exports.files import write_exports
 
 
@@ -27,8 +28,8 @@ def exported(client_packages, tmp_path_factory) -> dict[str, Path]:
     for name, package in client_packages.items():
         folder = tmp_path_factory.mktemp(f"export-{name}") / "dist"
         shutil.copytree(package, folder)
-        assert write_exports(folder) == ["pledges.datasette.json", "pledges.sqlite",
-                                         "pledges.xlsx"]
+        assert write_exports(folder) == sorted(
+            export_file(folder, kind).name for kind in ("sqlite", "datasette", "xlsx"))
         folders[name] = folder
     return folders
 
@@ -58,7 +59,7 @@ def decode(value, kind: str):
 @pytest.mark.parametrize("package", ["shipped", "edge"])
 def test_every_row_round_trips_with_its_type(exported, package):
     folder = exported[package]
-    con = sqlite3.connect(folder / "pledges.sqlite")
+    con = sqlite3.connect(export_file(folder, "sqlite"))
     for resource in tables_of(folder):
         fields = resource["schema"]["fields"]
         names = ", ".join(f'"{f["name"]}"' for f in fields)
@@ -75,7 +76,7 @@ def test_every_row_round_trips_with_its_type(exported, package):
 
 def test_keys_and_types_are_declared(exported):
     folder = exported["edge"]
-    con = sqlite3.connect(folder / "pledges.sqlite")
+    con = sqlite3.connect(export_file(folder, "sqlite"))
     for resource in tables_of(folder):
         schema, name = resource["schema"], resource["name"]
         info = {row[1]: row for row in con.execute(f'pragma table_info("{name}")')}
@@ -103,7 +104,7 @@ def test_keys_and_types_are_declared(exported):
 
 
 def test_full_text_search_finds_umlauts(exported):
-    con = sqlite3.connect(exported["edge"] / "pledges.sqlite")
+    con = sqlite3.connect(export_file(exported["edge"], "sqlite"))
     found = con.execute("select statement_id from statements where rowid in "
                         "(select rowid from statements_fts where statements_fts match ?)",
                         ["Fußgänger"]).fetchall()

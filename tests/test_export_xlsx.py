@@ -12,7 +12,7 @@ import zipfile
 import pyarrow.parquet as pq
 import pytest
 
-from conftest import debian_tool
+from conftest import debian_tool, export_file
 from pledgepack.exports.files import write_exports
 
 # UTF-8 (76), comma, double quotes, every sheet (-1) into <name>-<sheet>.csv.
@@ -36,12 +36,13 @@ def sheets(client_packages, tmp_path_factory, soffice) -> dict[str, dict[str, li
         result = subprocess.run(
             [soffice, "--headless", f"-env:UserInstallation=file://{work / 'profile'}",
              "--convert-to", CSV_FILTER, "--outdir", str(work / "csv"),
-             str(folder / "pledges.xlsx")], capture_output=True, text=True, timeout=300)
+             str(export_file(folder, "xlsx"))], capture_output=True, text=True, timeout=300)
         assert result.returncode == 0, result.stderr
         found[name] = {}
-        for path in sorted((work / "csv").glob("pledges-*.csv")):
+        stem = export_file(folder, "xlsx").stem
+        for path in sorted((work / "csv").glob(f"{stem}-*.csv")):
             with open(path, newline="", encoding="utf-8") as handle:
-                found[name][path.stem.removeprefix("pledges-")] = list(csv.reader(handle))
+                found[name][path.stem.removeprefix(f"{stem}-")] = list(csv.reader(handle))
         found[name]["_folder"] = folder
     return found
 
@@ -78,8 +79,11 @@ def test_every_sheet_holds_its_table(sheets, package):
         expected = [[shown(row[f["name"]], f["type"]) for f in fields] for row in rows]
         assert sheet[1:] == expected, resource["name"]
     about = book["About"]
-    assert ["Licence", "Creative Commons Attribution 2.0 Generic "
-            "https://creativecommons.org/licenses/by/2.0/"] == about[4][:2]
+    licence = descriptor["licenses"][0]
+    assert ["Licence", f"{licence['title']} {licence['path']}"] == about[4][:2]
+    if package == "shipped":
+        assert about[4][1] == ("Creative Commons Attribution 2.0 Generic "
+                               "https://creativecommons.org/licenses/by/2.0/")
     described = {(row[0], row[1]) for row in about if len(row) > 5}
     assert {(t["name"], f["name"]) for t in tables for f in t["schema"]["fields"]} <= described
 
@@ -95,7 +99,7 @@ def test_umlauts_and_formula_text_come_back_unchanged(sheets):
 
 def test_text_is_stored_as_text_and_dates_as_dates(sheets):
     folder = sheets["edge"]["_folder"]
-    with zipfile.ZipFile(folder / "pledges.xlsx") as book:
+    with zipfile.ZipFile(export_file(folder, "xlsx")) as book:
         names = book.namelist()
         sheet_xml = "".join(book.read(n).decode() for n in names if n.startswith("xl/worksheets/"))
     assert "<f>" not in sheet_xml  # no formula anywhere

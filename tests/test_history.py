@@ -277,8 +277,10 @@ def test_bad_version_is_noted_and_removes_nothing(tmp_path):
         ("land/a", "changed", "implemented", "not_implemented", T3, c3, ALEX,
          "land/1.md", "2024-03-01")]
     assert len(result.notes) == 1
-    assert result.notes[0].startswith(f"{bad[:12]}: land/1.md: line ")
-    assert result.notes[0].endswith("; its statements are kept as they were")
+    assert result.notes[0].startswith(f"in commit {bad[:12]}, the chapter land/1.md has an "
+                                      "error at line ")
+    assert result.notes[0].endswith("; its statements keep the statuses they had before that "
+                                    "commit")
 
 
 def test_progress_is_reported_per_commit(tmp_path):

@@ -23,6 +23,7 @@ import yaml
 from conftest import (
     CHAPTER,
     DOCUMENT_YAML,
+    PACKAGE_YAML,
     REPO,
     Repo,
     assert_csv_matches_parquet,
@@ -45,7 +46,8 @@ def no_source_date_epoch(monkeypatch):
 def tracker(tmp_path: Path) -> Repo:
     """A tracker repository with one document and one chapter (portal, akte), one commit."""
     repo = make_repo(tmp_path)
-    repo.commit({f"{DOC}/document.yaml": DOCUMENT_YAML, f"{DOC}/1-1-verwaltung.md": CHAPTER},
+    repo.commit({"content/package.yaml": PACKAGE_YAML, f"{DOC}/document.yaml": DOCUMENT_YAML,
+                 f"{DOC}/1-1-verwaltung.md": CHAPTER},
                 "first chapter", when=FIRST)
     return repo
 
@@ -88,7 +90,7 @@ def test_two_releases_of_one_commit_give_byte_identical_zips(tmp_path):
         env = {k: v for k, v in os.environ.items() if k != "SOURCE_DATE_EPOCH"}
         result = cli("release", "--version", "1.0.0", cwd=clone, env={**env, "TZ": tz})
         assert result.returncode == 0, result.stderr
-        zips.append(clone / "dist" / "pledges-1.0.0.zip")
+        zips.append(clone / "dist" / "testland-pledges-1.0.0.zip")
         time.sleep(2.1 * (1 - n))  # zip times have a 2-second resolution
     assert zips[0].read_bytes() == zips[1].read_bytes()
     sums = [(z.parent / "SHA256SUMS").read_text() for z in zips]
@@ -113,6 +115,34 @@ def test_source_date_epoch_sets_the_release_time(tmp_path, monkeypatch):
     assert cff["date-released"] == "2025-06-30" and cff["version"] == "2.0.0"
 
 
+def released_on(result) -> set:
+    with zipfile.ZipFile(result.zip) as archive:
+        cff = yaml.safe_load(archive.read("CITATION.cff"))
+        readme = archive.read("README.md").decode("utf-8")
+        stamps = {i.date_time[:3] for i in archive.infolist()}
+    [line] = [line for line in readme.splitlines() if line.startswith("- Released: ")]
+    return {cff["date-released"], line.removeprefix("- Released: "),
+            "-".join(f"{n:02d}" for n in stamps.pop())} if len(stamps) == 1 else stamps
+
+
+def test_released_is_the_date_of_the_release_tag(tmp_path):
+    repo = tracker(tmp_path)  # committed on 2024-01-01
+    content = repo.path / "content"
+    assert released_on(release(content, tmp_path / "untagged", version="1.0.0")) == {
+        "2024-01-01"}
+    # An annotated tag made later carries its own date: the day the editors released it.
+    repo.git("tag", "-a", "v1.0.0", "-m", "Release 1.0.0", when="2024-03-15T09:30:00+00:00")
+    first = release(content, tmp_path / "annotated", version="1.0.0")
+    assert released_on(first) == {"2024-03-15"}
+    again = release(content, tmp_path / "again", version="1.0.0")
+    assert again.zip.read_bytes() == first.zip.read_bytes()
+    # A lightweight tag has no date of its own: the tagged commit's date is the release date.
+    repo.commit({f"{DOC}/1-1-verwaltung.md": verwaltung(("portal", "implemented", "Portal"))},
+                when="2024-05-02T08:00:00+00:00")
+    repo.git("tag", "v1.1.0", when="2024-06-30T08:00:00+00:00")
+    assert released_on(release(content, tmp_path / "light", version="1.1.0")) == {"2024-05-02"}
+
+
 # --- what a consumer does with a download --------------------------------------------------
 
 def test_a_consumer_verifies_and_uses_a_downloaded_release(tmp_path, run, monkeypatch):
@@ -125,9 +155,9 @@ def test_a_consumer_verifies_and_uses_a_downloaded_release(tmp_path, run, monkey
 
     download = tmp_path / "download"
     download.mkdir()
-    shutil.copy(out / "pledges-1.0.0.zip", download)
+    shutil.copy(out / "testland-pledges-1.0.0.zip", download)
     shutil.copy(out / "SHA256SUMS", download)
-    with zipfile.ZipFile(download / "pledges-1.0.0.zip") as archive:
+    with zipfile.ZipFile(download / "testland-pledges-1.0.0.zip") as archive:
         archive.extractall(download)
         inside = sorted(archive.namelist())
     assert set(inside) >= {"datapackage.json", "views.sql", "pledges.duckdb", "README.md",
@@ -228,7 +258,7 @@ def test_the_changelog_since_the_last_tag(tmp_path, run):
 def test_the_previous_release_given_as_zip_or_folder(tmp_path, given):
     repo, first, _ = two_releases(tmp_path)
     repo.git("tag", "-d", "v1.0.0")  # only the download is left
-    previous = first / "pledges-1.0.0.zip" if given == "zip" else first
+    previous = first / "testland-pledges-1.0.0.zip" if given == "zip" else first
     from_file = release(repo.path / "content", tmp_path / "dist-a", version="1.1.0",
                         previous=str(previous))
     repo.git("tag", "v1.0.0", repo.git("rev-list", "--max-parents=0", "HEAD"))
@@ -278,7 +308,7 @@ def test_a_zip_of_the_same_version_with_other_data_is_refused(tmp_path, run):
     result = run("release", "--version", "1.0.0", "--content", repo.path / "content",
                  "--out", out)
     assert result.exit_code == 1
-    assert f"was released before ({out / 'pledges-1.0.0.zip'})" in result.stderr
+    assert f"was released before ({out / 'testland-pledges-1.0.0.zip'})" in result.stderr
     assert "statements" in result.stderr
 
 

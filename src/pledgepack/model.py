@@ -18,7 +18,9 @@ class Document(NamedTuple):
     parties: tuple[str, ...] | None = None
     date: str | None = None
     source_url: str | None = None
+    source_note: str | None = None
     license: str | None = None
+    license_note: str | None = None
 
 
 class Section(NamedTuple):
@@ -108,3 +110,5 @@ class Content(NamedTuple):
     reports: tuple[Report, ...]
     diagnostics: tuple  # of errors.Diagnostic, sorted by place
     recorded: tuple[Recorded, ...] = ()
+    # The package's own metadata from the content folder's package.yaml (see content/metadata.py).
+    package: dict | None = None

@@ -75,6 +75,8 @@ class ChapterResult:
     reports: list[tuple] = field(default_factory=list)
     recorded: list[tuple] = field(default_factory=list)
     diagnostics: list[Diagnostic] = field(default_factory=list)
+    # 'published: false' in the front matter: known even when the chapter has errors.
+    unpublished: bool = False
 
     @property
     def ok(self) -> bool:
@@ -115,6 +117,7 @@ def parse_chapter(raw: bytes, path: Path, display: str, relpath: str, document_i
         diags.append(Diagnostic(display, fm_line, ERROR, "front matter is not a mapping of keys",
                                 "write the front matter as 'key: value' lines"))
         return result
+    result.unpublished = meta.get("published") is False
     section = section_row(meta, lines, display, relpath, document_id, body, diags)
     entries = _entries(meta, lines, display, diags, statuses, measures)
     anchors = find_anchors(text, body_start, display, diags)

@@ -16,6 +16,7 @@ from ..errors import ERROR, WARNING, ContentError, Diagnostic
 from ..model import Content, Document, Recorded, Report, Section, Statement
 from ..schema import LIST_DELIMITER, PackageSchema
 from .chapter import ChapterResult, read_chapter
+from .metadata import read_metadata
 from .yamltext import (
     Lines,
     YamlProblem,
@@ -28,7 +29,10 @@ from .yamltext import (
 )
 
 DOCUMENT_FILE = "document.yaml"
-DOCUMENT_KEYS = {"title", "kind", "jurisdiction", "parties", "date", "source_url", "license"}
+DOCUMENT_KEYS = {"title", "kind", "jurisdiction", "parties", "date", "source_url", "source_note",
+                 "license", "license_note"}
+# What the package says where a document's source does not say.
+NOT_STATED = "not stated"
 ID_RE = re.compile(r"^[a-z0-9][a-z0-9._-]*$")
 URL_RE = re.compile(r"^https?://\S+$")
 # Below this many chapters a worker pool costs more than it saves.
@@ -155,7 +159,8 @@ class _Reader:
             self.add(display, line(key), ERROR, message, hint)
 
         values = {}
-        for key in ("title", "kind", "jurisdiction", "source_url", "license"):
+        for key in ("title", "kind", "jurisdiction", "source_url", "source_note", "license",
+                    "license_note"):
             try:
                 values[key] = text_value(meta.get(key))
             except TypeError:
@@ -186,7 +191,24 @@ class _Reader:
                      "known fields: " + ", ".join(sorted(DOCUMENT_KEYS)))
         if any(d.severity == ERROR for d in self.diagnostics[errors:]):
             return None
+        self._provenance(values, display, line)
         return Document(document_id=document_id, **values)
+
+    def _provenance(self, values: dict, display: str, line) -> None:
+        """Warn where a document does not say under which licence its text is reproduced, or
+        where it comes from; the package then says "not stated", never a guess."""
+        if not values.get("license"):
+            self.add(display, line("license"), WARNING,
+                     f"the document states no licence: the package says {NOT_STATED!r} for it",
+                     f"add 'license: <SPDX id>' to {DOCUMENT_FILE} if its source grants one, and "
+                     "'license_note: ...' saying where the grant is written")
+        if not values.get("source_url") and not values.get("source_note"):
+            self.add(display, line("source_url"), WARNING,
+                     f"the document does not say where it comes from: the package says "
+                     f"{NOT_STATED!r} for its source",
+                     f"add 'source_url: https://...' or 'source_note: ...' to {DOCUMENT_FILE}")
+        for key in ("license", "license_note", "source_note"):
+            values[key] = values.get(key) or NOT_STATED
 
 
 def hidden(path: Path) -> bool:
@@ -234,6 +256,15 @@ def _id_line(result: ChapterResult, sid: str, anchor_line: int | None) -> int | 
     return Lines(fm, fm_line).id_line(sid)
 
 
+def _unpublished(d: Diagnostic) -> Diagnostic:
+    if d.severity != ERROR:
+        return d
+    return Diagnostic(d.path, d.line, WARNING,
+                      f"unpublished chapter (published: false), left out of the package: "
+                      f"{d.message}", f"{d.hint}; with --include-unpublished this is an error"
+                      if d.hint else "with --include-unpublished this is an error", d.col)
+
+
 def read_content(root: Path | str, schema: PackageSchema, **options) -> Content:
     """Read every document under `root`. Raises ContentError listing every problem on errors;
     otherwise the content's diagnostics are its warnings. Options as for scan_content."""
@@ -266,8 +297,12 @@ def scan_content(root: Path | str, schema: PackageSchema, *, include_unpublished
     sections, statements, reports, recorded = [], [], [], []
     first_use: dict[tuple[str, str], tuple[ChapterResult, int | None]] = {}
     for result in results:
-        reader.diagnostics.extend(result.diagnostics)
-        if not result.ok:
+        # A chapter left out of the package cannot break it: its errors are warnings, until
+        # --include-unpublished (or lint) takes it in.
+        left_out = result.unpublished and not include_unpublished
+        reader.diagnostics.extend(map(_unpublished, result.diagnostics) if left_out
+                                  else result.diagnostics)
+        if not result.ok or left_out:
             continue
         for row in result.statements:
             key = (row[1], row[3])
@@ -279,12 +314,15 @@ def scan_content(root: Path | str, schema: PackageSchema, *, include_unpublished
                            "ids must be unique within a document; rename one of them")
             else:
                 first_use[key] = (result, row[13])
-        if result.section[6] or include_unpublished:
-            sections.append(Section._make(result.section))
-            statements.extend(map(Statement._make, result.statements))
-            reports.extend(map(Report._make, result.reports))
-            recorded.extend(map(Recorded._make, result.recorded))
+        sections.append(Section._make(result.section))
+        statements.extend(map(Statement._make, result.statements))
+        reports.extend(map(Report._make, result.reports))
+        recorded.extend(map(Recorded._make, result.recorded))
+    package: dict = {}
+    if reader.root.is_dir():
+        package, problems = read_metadata(reader.root, str(reader.root))
+        reader.diagnostics.extend(problems)
     diagnostics = sorted(reader.diagnostics, key=Diagnostic.sort_key)
     return Content(documents=tuple(documents), sections=tuple(sections),
                    statements=tuple(statements), reports=tuple(reports),
-                   diagnostics=tuple(diagnostics), recorded=tuple(recorded))
+                   diagnostics=tuple(diagnostics), recorded=tuple(recorded), package=package)

@@ -65,8 +65,9 @@ def import_govplan(dump: Path | str, content_root: Path | str, document_id: str,
     document = "\n".join([
         f"# Imported by pledgepack from {_one_line(dump.name)}, a dump of froide-govplan's plan API.",
         "# The API states no date, parties, licence or source document of the plans: fill them "
-        "in from the site.",
+        "in from the site (until then the package says \"not stated\" for the licence).",
         f"title: {_quote(_one_line(title))}",
+        f"source_note: {_quote(_one_line(f'froide-govplan plan API, dump {dump.name}'))}",
         "", ])
     chapter = _render_chapter(entries, bodies)
     _write(folder, {DOCUMENT_FILE: document, CHAPTER: chapter})

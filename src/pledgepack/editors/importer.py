@@ -163,8 +163,10 @@ def render_document_yaml(title: str, kind: str | None, kinds: list[str], source_
         "# parties:",
         "#   - Name of a party",
         "# date: 2024-01-31  # date of the document, YYYY-MM-DD",
-        "# source_url: https://example.org/document.pdf",
-        "# license: CC-BY-4.0",
+        "# source_url: https://example.org/document.pdf  # where the full text is published",
+        "# source_note: Where this text was taken from, if not from source_url",
+        "# license: CC-BY-4.0  # only a licence the source grants (SPDX id)",
+        "# license_note: Where the licence is granted, or that the text states none",
         "",
     ])
 

@@ -64,7 +64,10 @@ class VersionParser:
         if result.ok:
             return {row[3]: (row[6], row[7]) for row in result.statements}
         error = next(d for d in result.diagnostics if d.severity == ERROR)
-        return (f"line {error.line}: " if error.line else "") + error.message
+        chapter = ("the unpublished chapter (published: false)" if result.unpublished
+                   else "the chapter")
+        where = f" at line {error.line}" if error.line else ""
+        return f"{chapter} {path} has an error{where}: {error.message}"
 
     def head_error(self, head: str) -> bool:
         """Whether the front matter outside the statements has an error for the build."""

@@ -187,8 +187,9 @@ class _Walk:
             if new:
                 entries = self.read(change.blob, stream)
                 if isinstance(entries, str):
-                    self.notes.append(f"{commit.sha[:12]}: {new[1]}: {entries}; its statements "
-                                      "are kept as they were")
+                    self.notes.append(f"in commit {commit.sha[:12]}, {entries}; its "
+                                      "statements keep the statuses they had before that "
+                                      "commit")
                     entries = previous if old and old[0] == new[0] else {}
                 self.state.setdefault(new[0], {})[new[1]] = entries
             if old and new and old == new:
@@ -265,6 +266,15 @@ def _row(document_id: str, sid: str, before: tuple | None, after: tuple | None,
                         "git", commit.sha, commit.author, commit.authored, path, last_update)
 
 
+def _mailmap_digest(top: Path) -> str | None:
+    """The .mailmap git applies to author names (%aN): edited, it renames authors of old
+    commits too, so a cache made before the edit is stale."""
+    try:
+        return hashlib.sha256((top / ".mailmap").read_bytes()).hexdigest()
+    except OSError:
+        return None
+
+
 class _Cache:
     """The walk so far, as JSON in the cache folder (JSON, not pickle: a cache folder can come
     from elsewhere, and loading it must not run code)."""
@@ -277,7 +287,8 @@ class _Cache:
         # Anything that changes what the rows would be; a cache made with other values is stale.
         self.key = {"format": CACHE_FORMAT, "pledgepack": _version(), "repository": top,
                     "content": repo.prefix, "documents": folders,
-                    "statuses": sorted(statuses), "measures": sorted(measures)}
+                    "statuses": sorted(statuses), "measures": sorted(measures),
+                    "mailmap": _mailmap_digest(repo.top)}
 
     def resume(self, walk: _Walk, repo: Repository) -> str | None:
         """Restore the walk from the cache and return the HEAD it reached, if that is on the

@@ -68,27 +68,50 @@ def _parquet_schema(table_schema: dict) -> dict:
     return table_schema
 
 
+# The package-level keys a content folder's package.yaml may set; the schema descriptor (the
+# shipped one, or --descriptor) gives neutral defaults for them and the table schemas.
+METADATA_KEYS = ("name", "title", "description", "homepage", "repository", "keywords",
+                 "languages", "licenses", "sources", "contributors")
+
+
+def package_metadata(base: dict, content: Content) -> dict:
+    """The package's metadata: the content's package.yaml over the schema descriptor's."""
+    meta = {key: base[key] for key in METADATA_KEYS if key in base}
+    meta.update(content.package or {})
+    return meta
+
+
+def package_sources(sources: list[dict], content: Content) -> list[dict]:
+    """The tracker's sources, then each document's: where its text comes from and under which
+    licence it is reproduced, so that no reader takes the package's licence for the texts'."""
+    out = [dict(s) for s in sources]
+    for doc in sorted(content.documents, key=lambda d: d.document_id):
+        if doc.source_url and any(s.get("path") == doc.source_url for s in out):
+            continue
+        entry = {"title": f"{doc.title} (document {doc.document_id}; text reproduced under "
+                          f"licence: {doc.license or 'not stated'})"}
+        if doc.source_url:
+            entry["path"] = doc.source_url
+        out.append(entry)
+    return out
+
+
 def build_descriptor(schema: PackageSchema, paths: dict[str, dict[str, Path]], out: Path,
                      content: Content, created: str | None, version: str | None = None,
                      history_note: str | None = None) -> dict:
     """The package descriptor; `history_note` is added to the status history's description."""
-    base = schema.descriptor
-    descriptor: dict = {"$schema": base["$schema"], "name": base["name"]}
+    meta = package_metadata(schema.descriptor, content)
+    descriptor: dict = {"$schema": schema.descriptor["$schema"], "name": meta["name"]}
     if version:
         descriptor["version"] = version
-    for key in ("title", "description", "keywords"):
-        if key in base:
-            descriptor[key] = base[key]
+    for key in ("title", "description", "homepage", "repository", "keywords", "languages"):
+        if meta.get(key):
+            descriptor[key] = meta[key]
     if created:
         descriptor["created"] = created
-    descriptor["licenses"] = base.get("licenses", [])
-    sources = list(base.get("sources", []))
-    for doc in sorted(content.documents, key=lambda d: d.document_id):
-        if doc.source_url and all(s.get("path") != doc.source_url for s in sources):
-            sources.append({"title": doc.title, "path": doc.source_url})
-    descriptor["sources"] = sources
-    if "contributors" in base:
-        descriptor["contributors"] = base["contributors"]
+    descriptor["licenses"] = meta.get("licenses", [])
+    descriptor["sources"] = package_sources(meta.get("sources", []), content)
+    descriptor["contributors"] = meta.get("contributors", [])
     resources = []
     for name in schema.table_names:
         meta = schema.resource(name)

@@ -68,8 +68,11 @@ def version_key(version: str) -> tuple[int, ...]:
     return tuple(int(part) for part in version.split("."))
 
 
-def release_epoch(content: Path) -> int:
-    """SOURCE_DATE_EPOCH, else the committer time of the commit being released (HEAD)."""
+def release_epoch(content: Path, version: str | None = None) -> int:
+    """When the release was made: SOURCE_DATE_EPOCH; else, where the tag v<version> names the
+    commit being released (HEAD), the tag's date (an annotated tag's tagger date; a lightweight
+    tag has none, so the commit's); else the committer time of HEAD. Both are in the
+    repository, so the same checkout always gives the same date."""
     epoch = os.environ.get("SOURCE_DATE_EPOCH")
     if epoch is not None:
         if not epoch.isdigit():
@@ -81,6 +84,12 @@ def release_epoch(content: Path) -> int:
             f"{content}: not in a git repository with a commit, so the release has no date to "
             "stamp its files with; commit the content, or set SOURCE_DATE_EPOCH (seconds "
             "since 1970) to the release's date")
+    tag = tag_of(repo, version) if version else None
+    if tag and git_text(repo.top, "rev-parse", f"refs/tags/{tag}^{{commit}}") == repo.head:
+        tagged = git_text(repo.top, "for-each-ref", "--format=%(taggerdate:unix)",
+                          f"refs/tags/{tag}")
+        if tagged.isdigit():
+            return int(tagged)
     return int(git_text(repo.top, "log", "-1", "--format=%ct", "HEAD"))
 
 
@@ -277,7 +286,8 @@ def release(content: Path | str = "content", out: Path | str = "dist", *, versio
     from ..schema import PackageSchema
     from .changelog import compare, read_tables, render_changelog
     from .chart import status_chart
-    from .datareadme import citation_cff, data_readme, license_text
+    from .credits import citation_cff, license_text
+    from .datareadme import data_readme
 
     content, out = Path(content), Path(out)
     descriptor = Path(descriptor) if descriptor else None
@@ -285,9 +295,8 @@ def release(content: Path | str = "content", out: Path | str = "dist", *, versio
     schema = PackageSchema.load(descriptor)
     remote = remote_views_sql(schema, base_url, flat) if base_url else None
     _check_target(out)
-    epoch = release_epoch(content)
+    epoch = release_epoch(content, version)
     released = dt.datetime.fromtimestamp(epoch, tz=dt.timezone.utc).date()
-    zip_name = f"{schema.name}-{version}.zip"
     out.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="pledgepack-release-") as scratch:
         work = Path(scratch)
@@ -298,6 +307,8 @@ def release(content: Path | str = "content", out: Path | str = "dist", *, versio
             result = build(content, package, descriptor=descriptor, jobs=jobs,
                            full_validation=True, version=version, progress=progress)
             meta = _descriptor(package)
+            # Named after the package as its package.yaml names it, not after the schemas.
+            zip_name = f"{meta['name']}-{version}.zip"
             check_version_unused(version, meta, content, out, work, prev,
                                  descriptor=descriptor, jobs=jobs, zip_name=zip_name)
             tables = read_tables(package)
@@ -305,10 +316,15 @@ def release(content: Path | str = "content", out: Path | str = "dist", *, versio
             exported = write_exports(package)
             changelog = render_changelog(compare(prev.folder if prev else None, package),
                                          version=version, date=released.isoformat())
+            try:
+                credits = {
+                    "CITATION.cff": citation_cff(meta, version=version,
+                                                 released=released.isoformat()),
+                    "LICENSE.md": license_text(meta, tables["documents"].to_pylist())}
+            except ValueError as exc:
+                raise ReleaseError(f"{content}: {exc}") from None
             extra = {
-                "CHANGELOG.md": changelog,
-                "CITATION.cff": citation_cff(meta, version=version, released=released.isoformat()),
-                "LICENSE.md": license_text(meta),
+                "CHANGELOG.md": changelog, **credits,
                 CHART_FILE: status_chart(tables["status_history"], tables["statuses"],
                                          end=released, order=schema.statuses),
             }

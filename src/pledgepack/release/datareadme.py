@@ -3,13 +3,21 @@ it, CITATION.cff and LICENSE.md. All of it is derived from the package descripto
 tables, so the texts cannot drift from the data they describe."""
 from __future__ import annotations
 
-import datetime as dt
-import re
 from collections import Counter
 
 import pyarrow as pa
-import yaml
 
+from .credits import authors as _authors
+from .credits import document_licences, licence_scope, licence_words
+from .credits import release_day as _released
+from .credits import sources as _sources
+from .credits import title_of as _title
+from .mdtext import cell as _cell
+from .mdtext import code as _code
+from .mdtext import dest as _dest
+from .mdtext import first_sentence as _first_sentence
+from .mdtext import table as _table
+from .mdtext import text as _text
 from .recipes import recipes_section, verify_section
 
 # The summary counts need to know which table holds the pledges and which the code list; the
@@ -25,13 +33,11 @@ _KNOWN_FILES = {
     "views.sql": "DuckDB views over the Parquet files; run it from this folder.",
     "CHANGELOG.md": "What changed since the previous release.",
     "CITATION.cff": "Citation metadata (Citation File Format 1.2.0).",
-    "LICENSE.md": "The licence of the data and how to attribute it.",
+    "LICENSE.md": "The licences of the data and of each document's text, and how to attribute "
+                  "them.",
     "README.md": "This file.",
     "SHA256SUMS": "SHA-256 checksums of the release files.",
 }
-# Characters that would start markup in titles and descriptions: <document_id> would vanish
-# as an HTML tag, [text](#id) would turn into a link, | would split a table row.
-_MD_SPECIAL = re.compile(r"([\\`*\[\]<>|])")
 
 _USAGE = """\
 ## Using the data
@@ -104,142 +110,7 @@ def _resource(descriptor: dict, name: str) -> dict:
     return next((r for r in _tables(descriptor) if r["name"] == name), {})
 
 
-def _title(descriptor: dict) -> str:
-    return descriptor.get("title") or descriptor["name"]
 
-
-def _released(released: str) -> dt.date:
-    try:
-        return dt.date.fromisoformat(released)
-    except (TypeError, ValueError):
-        raise ValueError(f"released must be a date as YYYY-MM-DD, got {released!r}") from None
-
-
-def _authors(descriptor: dict) -> list[dict]:
-    """Contributors credited as authors; a package that names nobody as author is still
-    citable through whoever contributed, but one without contributors is not."""
-    people = [c for c in descriptor.get("contributors") or [] if c.get("title")]
-    if not people:
-        raise ValueError("the descriptor has no contributors with a title: a citation needs at "
-                         "least one author; add contributors to datapackage.json")
-    return [c for c in people if "author" in (c.get("roles") or [])] or people
-
-
-def _license(descriptor: dict) -> dict:
-    licenses = descriptor.get("licenses") or []
-    if not licenses or not licenses[0].get("name"):
-        raise ValueError("the descriptor has no licence with a name (an SPDX identifier)")
-    return licenses[0]
-
-
-def _sources(descriptor: dict) -> list[str]:
-    return [f"- {_link(s.get('title') or s['path'], s.get('path'))}"
-            for s in descriptor.get("sources") or [] if s.get("title") or s.get("path")]
-
-
-def _text(value) -> str:
-    return _MD_SPECIAL.sub(r"\\\1", str(value))
-
-
-def _cell(value) -> str:
-    """Text for one table cell: a raw newline would end the row, so it becomes <br>."""
-    lines = re.split(r"\r\n|\r|\n", "" if value is None else str(value).strip())
-    return "<br>".join(_text(line) for line in lines)
-
-
-def _code(value) -> str:
-    """A code span; GFM splits table rows at a pipe even inside one, so it is escaped."""
-    value = str(value)
-    return _text(value) if "`" in value else "`" + value.replace("|", "\\|") + "`"
-
-
-def _table(header: list[str], rows: list[list[str]], align: str = "") -> list[str]:
-    """A Markdown table; `align` holds l or r per column, left by default."""
-    rule = ["---:" if a == "r" else "---" for a in align.ljust(len(header), "l")]
-    return ["| " + " | ".join(row) + " |" for row in [header, rule, *rows]] + [""]
-
-
-def _dest(url: str) -> str:
-    # Angle brackets keep spaces and parentheses in a destination from ending the link early.
-    return f"<{url}>" if re.search(r"[\s()<>]", url) else url
-
-
-def _link(title: str, url: str | None) -> str:
-    return f"[{_text(title)}]({_dest(url)})" if url else _text(title)
-
-
-def _first_sentence(text: str) -> str:
-    text = " ".join(str(text or "").split())
-    match = re.match(r"(.+?[.!?])(\s|$)", text)
-    return match.group(1) if match else text
-
-
-def citation_cff(descriptor: dict, *, version: str, released: str) -> str:
-    """CITATION.cff (Citation File Format 1.2.0) describing the package as a data set."""
-    if not version:
-        raise ValueError("version must not be empty")
-    authors = [{"name": c["title"], **({"website": c["path"]} if c.get("path") else {})}
-               for c in _authors(descriptor)]
-    doc: dict = {"cff-version": "1.2.0",
-                 "message": "If you use this data, please cite it using the metadata in this "
-                            "file.",
-                 "type": "dataset", "title": _title(descriptor)}
-    if descriptor.get("description"):
-        doc["abstract"] = " ".join(descriptor["description"].split())
-    doc |= {"version": str(version), "date-released": _released(released).isoformat(),
-            "license": _license(descriptor)["name"]}
-    if descriptor.get("keywords"):
-        doc["keywords"] = [str(k) for k in descriptor["keywords"]]
-    doc["authors"] = authors
-    # safe_dump quotes whatever YAML would read back as a number, date or mapping, so "1.0"
-    # and "2024-05-01" stay strings; no line folding keeps diffs between releases readable.
-    return "# Generated by pledgepack from datapackage.json.\n" + yaml.safe_dump(
-        doc, sort_keys=False, allow_unicode=True, default_flow_style=False, width=1 << 16)
-
-
-_CC_TERMS = {
-    "BY": "**Attribution**: give appropriate credit (name the authors and the title, link the "
-          "licence, and link the source where one is given) and indicate whether you made "
-          "changes. Do not suggest that the authors endorse you or your use.",
-    "NC": "**Non-commercial**: do not use the data primarily for commercial gain.",
-    "ND": "**No derivatives**: do not distribute modified versions of the data.",
-    "SA": "**Share alike**: distribute what you build from the data under the same or a "
-          "compatible licence.",
-}
-
-
-def license_text(descriptor: dict) -> str:
-    """LICENSE.md for the data: which licence, what it requires, how to attribute, sources."""
-    lic, title = _license(descriptor), _title(descriptor)
-    url, spdx = lic.get("path"), lic["name"]
-    authors = "; ".join(a["title"] for a in _authors(descriptor))
-    out = [f"# Licence of the data in {_text(title)}", "",
-           f"The data in this package is licensed under {_link(lic.get('title') or spdx, url)} "
-           f"(SPDX identifier {_code(spdx)}).", ""]
-    if url:
-        out += [f"The legal text of the licence is published at <{url}>; that text, not this "
-                "summary, sets the terms.", ""]
-    parts = spdx.upper().split("-")
-    if parts[:2] == ["CC", "BY"]:
-        # A plain-words summary is only safe for the Creative Commons family, whose elements
-        # are spelled out in the identifier; anything else sends the reader to the licence.
-        out += ["You may copy and redistribute the data in any medium or format, and remix, "
-                "transform and build upon it, under these terms:", ""]
-        out += [f"- {text}" for key, text in _CC_TERMS.items() if key in parts] + [""]
-    else:
-        out += ["Read the licence for what it permits and what it requires of you.", ""]
-    versioned = f", version {descriptor['version']}" if descriptor.get("version") else ""
-    out += ["## How to attribute", "",
-            "When you use or share the data, credit it for example like this:", "",
-            f"> “{_text(title)}”{versioned}, by {_text(authors)}, licensed under "
-            f"{_link(spdx.replace('-', ' '), url)}.", "",
-            "If you changed the data, say so, for example “data adapted from …”.", ""]
-    if sources := _sources(descriptor):
-        out += ["## Sources", "", "The data is derived from the following sources; material "
-                "taken from them remains subject to their own terms:", "", *sources, ""]
-    out.append("The licence covers the data of this package only; the pledgepack software that "
-               "built it is licensed separately.")
-    return "\n".join(out) + "\n"
 
 
 def _describe_file(name: str, descriptor: dict, chart: str | None,
@@ -407,15 +278,15 @@ def data_readme(descriptor: dict, tables: dict[str, pa.Table], *, version: str, 
     rows; `files` are the release's paths relative to its root; `chart` (the status chart SVG)
     and `changelog` are paths among them; `remote_views` is the file of views that read the
     Parquet files from `base_url`."""
-    day, lic = _released(released), _license(descriptor)
-    licence = _link(lic.get("title") or lic["name"], lic.get("path"))
+    day, licence = _released(released), licence_words(descriptor)
     out = [f"# {_text(_title(descriptor))}", ""]
     if descriptor.get("description"):
         out += [_text(descriptor["description"]), ""]
     out += [f"- Version: {_text(version)}", f"- Released: {day.isoformat()}"]
     if descriptor.get("created"):
         out.append(f"- Content as of: {_text(descriptor['created'])}")
-    out.append(f"- Licence: {licence}")
+    out.append(f"- Licence: {licence} for the tracker's data; each document's text under its "
+               "own (see below)")
     if descriptor.get("keywords"):
         out.append("- Keywords: " + ", ".join(_text(k) for k in descriptor["keywords"]))
     out += ["", "## Files", ""]
@@ -426,10 +297,14 @@ def data_readme(descriptor: dict, tables: dict[str, pa.Table], *, version: str, 
 
     names = "; ".join(a["title"] for a in _authors(descriptor))
     citation = f"{names} ({day.year}). {_title(descriptor)} (version {version}) [Data set]."
-    out += ["## Licence and citation", "",
-            f"The data is licensed under {licence}; `LICENSE.md` says how to attribute it.", ""]
+    out += ["## Licence and citation", "", *licence_scope(descriptor),
+            "`LICENSE.md` says how to attribute them.", "",
+            *document_licences(tables[DOCUMENTS].to_pylist() if DOCUMENTS in tables else [])]
     if sources := _sources(descriptor):
         out += ["It is derived from these sources:", "", *sources, ""]
+    out += ["The column `author` of `status_history` publishes the name of the person who made "
+            "each commit to the tracker's content, as the repository's `.mailmap` maps it; "
+            "editors' names are part of the data.", ""]
     out += ["Please cite this release as:", "", f"> {_text(citation)}", "",
             "`CITATION.cff` holds the same in machine-readable form, for reference managers "
             "and GitHub.", ""]
