@@ -127,6 +127,9 @@ Changes since 1.0.0:
 - Statements removed: 1
 - Status changes: 3
 - Statements whose status changed: 2
+- Statements edited (summary, deadline, categories, responsible, measure): 0
+- Reports added: 0
+- Reports removed: 0
 
 | Status | Before | Now | Difference |
 | --- | ---: | ---: | ---: |
@@ -232,7 +235,7 @@ def test_no_changes(tmp_path):
 
 ## 1.0.1 (2024-02-02)
 
-Nothing changed since 1.0.0: no statement was added or removed, and no status changed.
+Nothing changed since 1.0.0: no statement was added, removed or edited, no status changed, and no report was added or removed.
 
 | Status | Before | Now | Difference |
 | --- | ---: | ---: | ---: |

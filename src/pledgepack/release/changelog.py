@@ -15,9 +15,10 @@ from pathlib import Path
 from ..errors import PledgepackError
 from ..package.descriptor import DESCRIPTOR
 from ..package.read import read_tables
+from .edits import Edit, ReportChange, field_edits, report_changes, shown
 
 __all__ = ["Changes", "Entry", "Place", "StatusUpdate", "compare", "read_tables",
-           "render_changelog"]
+           "render_changelog", "render_entry"]
 
 # The columns that tell one status_history row from another across two builds; seq is left
 # out because a row's number shifts when an earlier row is added. A git row is known by its
@@ -78,6 +79,9 @@ class Changes:
     counts_before: dict[str, int]  # statements per status; empty on a first release
     counts_now: dict[str, int]
     labels: dict[str, str]       # status -> English label, in the statuses table's order
+    edits: list[Edit] = field(default_factory=list)             # summary, deadline, ...
+    reports: list[ReportChange] = field(default_factory=list)   # of statements in both
+    places: dict[str, tuple[Place, str]] = field(default_factory=dict)  # id -> (place, local id)
 
     @property
     def changed_statements(self) -> int:
@@ -85,7 +89,8 @@ class Changes:
 
     @property
     def empty(self) -> bool:
-        return not (self.added or self.removed or self.status_changes)
+        return not (self.added or self.removed or self.status_changes or self.edits
+                    or self.reports)
 
 
 class _Release:
@@ -105,6 +110,7 @@ class _Release:
         self.documents = {r["document_id"]: r["title"]
                           for r in tables["documents"].to_pylist()}
         self.history = tables["status_history"].to_pylist()
+        self.reports = tables["reports"].to_pylist() if "reports" in tables else []
         order = _code_order(descriptor)
         self.statuses = sorted(tables["statuses"].to_pylist(), key=lambda r: order[r["status"]])
 
@@ -160,8 +166,14 @@ def compare(previous: Path | None, current: Path) -> Changes:
                     if sid not in before.statements), key=_entry_key)
     removed = sorted((before.entry(s) for sid, s in before.statements.items()
                       if sid not in now.statements), key=_entry_key)
+    both = before.statements.keys() & now.statements.keys()
+    edits = field_edits(before.statements, now.statements)
+    reports = report_changes(before.reports, now.reports, both)
+    places = {sid: (now.entry(now.statements[sid]).place, now.statements[sid]["id"])
+              for sid in {e.statement_id for e in edits} | {r.statement_id for r in reports}}
     return Changes(before.version, now.version, False, added, removed,
-                   _status_changes(before, now), before.counts(), now.counts(), labels)
+                   _status_changes(before, now), before.counts(), now.counts(), labels,
+                   edits, reports, places)
 
 
 def _entry_key(entry: Entry) -> tuple:
@@ -237,22 +249,34 @@ def escape(text: str) -> str:
     return _HASH_RE.sub(r"\\#", _SPECIAL_RE.sub(r"\\\1", " ".join(text.split())))
 
 
-def render_changelog(changes: Changes, *, version: str, date: str) -> str:
-    """CHANGELOG.md for the release `version` made on `date`."""
-    lines = ["# Changelog", "", f"## {escape(version)} ({escape(date)})", ""]
+def render_changelog(changes: Changes, *, version: str, date: str,
+                     earlier: list[str] = ()) -> str:
+    """CHANGELOG.md for the release `version` made on `date`: its entry on top, then the
+    `earlier` releases' entries (render_entry), newest first."""
+    entries = [render_entry(changes, version=version, date=date), *earlier]
+    return "# Changelog\n\n" + "\n".join(entries)
+
+
+def render_entry(changes: Changes, *, version: str, date: str) -> str:
+    """The changelog's section for the release `version` made on `date`."""
+    lines = [f"## {escape(version)} ({escape(date)})", ""]
     if changes.first_release:
         lines += _first_release(changes)
     else:
         since = escape(changes.previous_version or "the previous release")
         if changes.empty:
-            lines += [f"Nothing changed since {since}: no statement was added or removed, "
-                      "and no status changed.", ""]
+            lines += [f"Nothing changed since {since}: no statement was added, removed or "
+                      "edited, no status changed, and no report was added or removed.", ""]
         else:
             lines += [f"Changes since {since}:", "",
                       f"- Statements added: {len(changes.added)}",
                       f"- Statements removed: {len(changes.removed)}",
                       f"- Status changes: {len(changes.status_changes)}",
-                      f"- Statements whose status changed: {changes.changed_statements}", ""]
+                      f"- Statements whose status changed: {changes.changed_statements}",
+                      f"- Statements edited (summary, deadline, categories, responsible, "
+                      f"measure): {len({e.statement_id for e in changes.edits})}",
+                      f"- Reports added: {sum(r.added for r in changes.reports)}",
+                      f"- Reports removed: {sum(not r.added for r in changes.reports)}", ""]
         lines += _status_table(changes)
         if not changes.empty:
             lines += _details(changes)
@@ -297,6 +321,14 @@ def _details(changes: Changes) -> list[str]:
             f"{_name(entry.id, entry.summary)} (was {_label(changes, entry.status)})")
     for update in changes.status_changes:
         groups[update.place]["Status changes"].append(_describe(changes, update))
+    for edit in changes.edits:
+        place, local_id = changes.places[edit.statement_id]
+        groups[place]["Edited"].append(_describe_edit(local_id, edit))
+    for report in changes.reports:
+        place, local_id = changes.places[report.statement_id]
+        link = f"[{escape(report.title or report.url)}](<{_url(report.url)}>)"
+        groups[place]["Reports added" if report.added else "Reports removed"].append(
+            f"`{local_id}`: {link}")
     lines: list[str] = []
     document = None
     for place in sorted(groups):
@@ -304,10 +336,24 @@ def _details(changes: Changes) -> list[str]:
             document = place.document_id
             lines += [f"### {escape(place.document_title)}", ""]
         lines += [f"#### {escape(place.section_heading)}", ""]
-        for kind in ("Added", "Removed", "Status changes"):
+        for kind in ("Added", "Removed", "Status changes", "Edited", "Reports added",
+                     "Reports removed"):
             if groups[place][kind]:
                 lines += [f"{kind}:", ""] + [f"- {item}" for item in groups[place][kind]] + [""]
     return lines
+
+
+def _describe_edit(local_id: str, edit: Edit) -> str:
+    if edit.field == "summary":
+        return (f"`{local_id}`: summary reworded from “{escape(shown(edit.before))}” to "
+                f"“{escape(shown(edit.after))}”")
+    return (f"`{local_id}`: {edit.field} {escape(shown(edit.before))} → "
+            f"{escape(shown(edit.after))}")
+
+
+def _url(url: str) -> str:
+    """A URL inside <...>: no space, angle bracket or newline may break out of it."""
+    return "".join(c if c not in " <>\n\r\\" else f"%{ord(c):02X}" for c in url)
 
 
 def _name(local_id: str, summary: str | None) -> str:
