@@ -267,7 +267,9 @@ def test_the_previous_release_given_as_zip_or_folder(tmp_path, given):
     repo.git("tag", "v1.0.0", repo.git("rev-list", "--max-parents=0", "HEAD"))
     from_tag = release(repo.path / "content", tmp_path / "dist-b", version="1.1.0")
     assert from_file.previous.version == from_tag.previous.version == "1.0.0"
-    assert from_file.changelog == from_tag.changelog
+    # The same entry on top; only the tagged repository has the entry of 1.0.0 below it.
+    assert from_tag.changelog.startswith(from_file.changelog)
+    assert "## 1.0.0 (" in from_tag.changelog and "## 1.0.0 (" not in from_file.changelog
 
 
 def test_a_release_job_on_its_own_tag_compares_with_the_tag_before(tmp_path):

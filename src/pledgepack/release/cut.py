@@ -177,10 +177,12 @@ def find_previous(given: str | None, content: Path, version: str, work: Path, *,
         return Previous(folder, given, _version_of_tag(given))
     if repo is None or repo.head is None:
         return None
+    from .running import tag_package
+
     tag = previous_tag(repo, version)
     if tag is None:
         return None
-    folder = package_at(repo, tag, work, descriptor=descriptor, jobs=jobs)
+    folder = tag_package(repo, tag, work, descriptor=descriptor, jobs=jobs)
     return Previous(folder, tag, parse_version(tag))
 
 
@@ -288,6 +290,7 @@ def release(content: Path | str = "content", out: Path | str = "dist", *, versio
     from .chart import status_chart
     from .credits import citation_cff, license_text
     from .datareadme import data_readme
+    from .running import earlier_entries
 
     content, out = Path(content), Path(out)
     descriptor = Path(descriptor) if descriptor else None
@@ -314,8 +317,12 @@ def release(content: Path | str = "content", out: Path | str = "dist", *, versio
             tables = read_tables(package)
             # Release-only: at 100k statements they cost more than a build (make bench).
             exported = write_exports(package)
+            repo = find_repository(content)
+            earlier = earlier_entries(repo, version, work, descriptor=descriptor, jobs=jobs) \
+                if repo and repo.head else []
             changelog = render_changelog(compare(prev.folder if prev else None, package),
-                                         version=version, date=released.isoformat())
+                                         version=version, date=released.isoformat(),
+                                         earlier=earlier)
             try:
                 credits = {
                     "CITATION.cff": citation_cff(meta, version=version,
