@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from conftest import DOCUMENT_YAML, make_repo
+from conftest import DOCUMENT_YAML, PACKAGE_YAML, make_repo
 from pledgepack.release import cut
 from pledgepack.release.cut import release
 
@@ -33,7 +33,8 @@ def tagged(tmp_path, monkeypatch):
     monkeypatch.delenv("SOURCE_DATE_EPOCH", raising=False)
     repo = make_repo(tmp_path)
     path = f"{DOC}/1-1.md"
-    repo.commit({f"{DOC}/document.yaml": DOCUMENT_YAML, path: chapter(
+    repo.commit({"content/package.yaml": PACKAGE_YAML,
+                 f"{DOC}/document.yaml": DOCUMENT_YAML, path: chapter(
         pledge("a", "not_implemented", "Portal"), pledge("b", "not_implemented", "Akte"),
         ids=("a", "b"))}, when="2024-01-10T10:00:00+00:00")
     repo.git("tag", "v1.0.0")
@@ -41,7 +42,8 @@ def tagged(tmp_path, monkeypatch):
         pledge("a", "partially_implemented", "Portal", "2024-02-03", extra=REPORT),
         pledge("b", "not_implemented", "Akte *neu* <b>"), ids=("a", "b"))},
         when="2024-02-10T10:00:00+00:00")
-    repo.git("tag", "-a", "v1.1.0", "-m", "1.1.0")
+    # An annotated tag made two days after its commit: the release is dated by the tag.
+    repo.git("tag", "-a", "v1.1.0", "-m", "1.1.0", when="2024-02-12T09:00:00+00:00")
     repo.commit({path: chapter(
         pledge("a", "partially_implemented", "Portal", "2024-02-03",
                extra="    deadline: 2025-12-31\n"),
@@ -75,14 +77,15 @@ def test_the_changelog_holds_every_release_newest_first(tagged, tmp_path):
     text = result.changelog
     assert text.startswith("# Changelog\n\n## 1.3.0 (2024-04-10)\n")
     assert [line for line in text.splitlines() if line.startswith("## ")] == [
-        "## 1.3.0 (2024-04-10)", "## 1.2.0 (2024-03-10)", "## 1.1.0 (2024-02-10)",
+        "## 1.3.0 (2024-04-10)", "## 1.2.0 (2024-03-10)", "## 1.1.0 (2024-02-12)",
         "## 1.0.0 (2024-01-10)"]
     assert (tmp_path / "dist/CHANGELOG.md").read_text(encoding="utf-8") == text
     found = entries(text)
     assert "The first release: all 2 statements are new." in found["1.0.0"]
     # 1.1.0: a status change dated by the editors, a reworded summary (escaped), a report.
-    assert ("- `a`: Portal: not implemented → partially implemented (in effect 2024-02-03 by "
-            "the editors' date; commit ") in found["1.1.0"]
+    assert ("- `a`: Portal: not implemented → partially implemented (in effect 2024-02-03, "
+            "commit ") in found["1.1.0"]
+    assert " of 2024-02-10)\n" in found["1.1.0"]
     assert "- `b`: summary reworded from “Akte” to “Akte \\*neu\\* \\<b>”" in found["1.1.0"]
     assert "Reports added:\n\n- `a`: [Bericht zum Portal](<https://example.gov/bericht-portal>)" \
         in found["1.1.0"]
