@@ -179,3 +179,27 @@ def assert_csv_matches_parquet(csv_path: Path, parquet_path: Path, fields: list[
             if f["type"] == "number" and cell:
                 cell = format(float(cell), "g")
             assert cell == _csv_text(row[f["name"]], f["type"]), (csv_path.name, number, f["name"])
+
+
+@pytest.fixture(scope="session")
+def site_package(tmp_path_factory) -> Path:
+    """A built package (with git history of status changes) shared by the site's tests."""
+    from sitebuild import make_site_repo
+
+    from pledgepack.build import build
+
+    root = tmp_path_factory.mktemp("site-package")
+    repo = make_site_repo(root / "repo")
+    build(repo.path, root / "dist")
+    return root / "dist"
+
+
+@pytest.fixture(scope="session")
+def built_site(site_package, tmp_path_factory) -> Path:
+    """The site of `site_package`, written once per session."""
+    from pledgepack.site.build import build_site
+
+    out = tmp_path_factory.mktemp("site") / "site"
+    build_site(site_package, out, base_url="https://pledges.example.org/tracker/",
+               repository="https://github.com/example/tracker")
+    return out
