@@ -143,8 +143,8 @@ def test_pledge_page_states_status_deadline_reports_and_timeline(built_site, sit
     assert "2023-12-31 (<strong class=\"overdue\">seit 94 Tagen überfällig</strong>)" in text
     assert "Innenministerium" in text and "Verwaltung, Digitales" in text
     timeline = re.search(r"<tbody>(.*?)</tbody>", text.split('id="h-timeline"')[1], re.S)[1]
-    rows = re.findall(r"<tr id=\"change-(\d)\">", timeline)
-    assert rows == ["1", "2"]
+    rows = re.findall(r"<tr id=\"change-(\d)\">\n<td>([0-9-]+)</td>\n<td>(\w+)</td>", timeline)
+    assert rows == [("1", "2024-01-15", "Commit"), ("2", "2024-04-03", "Commit")]
     assert "https://github.com/example/tracker/commit/" in timeline
     assert '<span class="badge s-not_implemented">Nicht umgesetzt</span>' in timeline
     assert 'href="../text/1-1-verwaltung/#text-portal"' in text

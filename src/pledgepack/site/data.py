@@ -103,8 +103,11 @@ def _day(value) -> dt.date | None:
 
 def _history_row(row: dict) -> dict:
     if "effective_date" not in row:
+        # valid_from was the commit time for git events, the editors' date for the others
         row["effective_date"] = _day(row.get("valid_from"))
-        row["effective_date_source"] = None
+        row["effective_date_source"] = (
+            None if row["effective_date"] is None
+            else "commit" if row.get("source") == "git" else "editor")
     if "recorded_at" not in row:
         row["recorded_at"] = row.get("valid_from") if row.get("source") == "git" else None
     row.setdefault("effective_date_source", None)

@@ -1,7 +1,7 @@
 """The offline search index: one entry per pledge and per chapter, loaded as a script.
 
 A script (not JSON fetched at run time) so that search works from the file system too.
-Each entry is [url, title, kind, text]; the browser matches every query word as a prefix of
+Each entry is [url, title, kind, text], pledges before chapters; the browser matches every query word as a prefix of
 a word of the entry's casefolded text.
 """
 from __future__ import annotations
@@ -16,17 +16,18 @@ from .text import plain_text
 
 def search_index(site: Site, md: MarkdownIt) -> dict:
     w = site.words
-    entries = []
+    entries, chapters = [], []
     for doc in site.documents:
         doc_id = doc["document_id"]
         for sec in site.sections[doc_id]:
             stem = sec["section_id"].split("/", 1)[1]
-            entries.append([f"{quote(doc_id)}/{SECTIONS_DIR}/{quote(stem)}/",
-                            f"{sec['title']} ({doc['title']})", w["section"],
-                            plain_text(md, sec["text"])])
+            chapters.append([f"{quote(doc_id)}/{SECTIONS_DIR}/{quote(stem)}/",
+                             f"{sec['title']} ({doc['title']})", w["section"],
+                             plain_text(md, sec["text"])])
         for st in site.by_document[doc_id]:
             text = " ".join(filter(None, [st["summary"], st["quote"], st["responsible"],
                                           *st["categories"], st["display_label"]]))
             entries.append([f"{quote(doc_id)}/{quote(st['id'])}/", st["summary"],
                             f"{w['pledge']} · {st['display_label']}", text])
-    return {"entries": entries, "results": w["results"]}
+    # pledges first: a reader looks for a pledge more often than for a chapter
+    return {"entries": entries + chapters, "results": w["results"]}
