@@ -8,11 +8,14 @@ COMPAT := .venv-duckdb14
 CONTENT := content
 OUT := dist
 
-# make release VERSION=1.2.0 [PREVIOUS=v1.1.0] [BASE_URL=https://.../ [FLAT=1]]
+# make release VERSION=1.2.0 [PREVIOUS=v1.1.0] [BASE_URL=https://.../ [FLAT=1]] [SITE_URL=...] [REPOSITORY_URL=...]
 VERSION ?=
 PREVIOUS ?=
 BASE_URL ?=
 FLAT ?=
+SITE := site
+SITE_URL ?=
+REPOSITORY_URL ?=
 
 .PHONY: help setup build test bench validate release clean
 
@@ -43,11 +46,14 @@ build: $(OUT)/datapackage.json ## Set up and build dist/ from content/
 validate: $(OUT)/datapackage.json ## Validate dist/ (frictionless, DuckDB, hashes)
 	$(BIN)/pledgepack validate $(OUT)
 
-release: $(BIN)/pledgepack ## Cut release VERSION into dist/: zip, SHA256SUMS, README, CHANGELOG
+release: $(BIN)/pledgepack ## Cut release VERSION into dist/ (zip, SHA256SUMS, README, CHANGELOG) and its site
 	@test -n "$(VERSION)" || { echo "usage: make release VERSION=X.Y.Z [PREVIOUS=tag|zip] [BASE_URL=url] [FLAT=1]" >&2; exit 2; }
 	$(BIN)/pledgepack release --version $(VERSION) --content $(CONTENT) --out $(OUT) \
 		$(if $(PREVIOUS),--previous $(PREVIOUS)) $(if $(BASE_URL),--base-url $(BASE_URL)) \
 		$(if $(FLAT),--flat)
+	$(BIN)/pledgepack site $(OUT) --out $(SITE) \
+		--zip pledges-site-$(VERSION).zip $(if $(SITE_URL),--base-url $(SITE_URL)) \
+		$(if $(REPOSITORY_URL),--repository-url $(REPOSITORY_URL))
 
 test: $(BIN)/pledgepack $(COMPAT)/bin/python ## Set up and run the tests
 	PLEDGEPACK_DUCKDB14_PYTHON=$(CURDIR)/$(COMPAT)/bin/python $(BIN)/python -m pytest
@@ -60,4 +66,4 @@ bench: $(BIN)/pledgepack ## Time the build (100k statements), history walk, lint
 	$(BIN)/python bench/bench_release.py
 
 clean: ## Remove dist/ and the virtual environments
-	rm -rf $(OUT) $(VENV) $(COMPAT) .pytest_cache
+	rm -rf $(OUT) $(SITE) $(VENV) $(COMPAT) .pytest_cache
