@@ -58,12 +58,13 @@ release: $(BIN)/pledgepack ## Cut release VERSION into dist/ (zip, SHA256SUMS, R
 test: $(BIN)/pledgepack $(COMPAT)/bin/python ## Set up and run the tests
 	PLEDGEPACK_DUCKDB14_PYTHON=$(CURDIR)/$(COMPAT)/bin/python $(BIN)/python -m pytest
 
-bench: $(BIN)/pledgepack ## Time the build (100k statements), history walk, lint and release (needs ../shared/bench)
+bench: $(BIN)/pledgepack ## Time the build (100k statements), history walk, lint, release and site (needs ../shared/bench)
 	$(BIN)/pip install --quiet --disable-pip-version-check -e '.[test,bench]'
 	$(BIN)/python bench/bench_build.py
 	$(BIN)/python bench/bench_history.py
 	$(BIN)/python bench/bench_lint.py
 	$(BIN)/python bench/bench_release.py
+	$(BIN)/python bench/bench_site.py
 
 clean: ## Remove dist/ and the virtual environments
 	rm -rf $(OUT) $(SITE) $(VENV) $(COMPAT) .pytest_cache
