@@ -64,6 +64,11 @@ def test_same_package_gives_a_byte_identical_site(site_package, built_site, tmp_
                        base_url="https://pledges.example.org/tracker/",
                        repository="https://github.com/example/tracker")
     assert tree(again.out) == tree(built_site)
+    # ... and so do two worker processes sharing the documents
+    parallel = build_site(site_package, tmp_path / "parallel",
+                          base_url="https://pledges.example.org/tracker/",
+                          repository="https://github.com/example/tracker", jobs=2)
+    assert tree(parallel.out) == tree(built_site)
     # ... and so does the same package given as a zip
     archive = tmp_path / "package.zip"
     with zipfile.ZipFile(archive, "w") as handle:

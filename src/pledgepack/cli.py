@@ -192,14 +192,16 @@ def release(version, previous, content, out, descriptor, base_url, flat, jobs):
                    "to link each history event to its commit.")
 @click.option("--zip", "zip_path", type=click.Path(path_type=Path), default=None,
               help="Also write the site as a reproducible zip here.")
-def site(package, out, base_url, repository_url, zip_path):
+@click.option("--jobs", type=click.IntRange(1, 64), default=None,
+              help="Worker processes [default: up to 2 for packages of 5,000 pledges or more].")
+def site(package, out, base_url, repository_url, zip_path, jobs):
     """Write the static site of a built package (a dist/ folder, an unzipped release or a
     release zip): pages, Atom feeds, search and downloads."""
     from .site.build import build_site
 
     with _failures("site", out, _Progress()):
         result = build_site(package, out, base_url=base_url, repository=repository_url,
-                            zip_path=zip_path)
+                            zip_path=zip_path, jobs=jobs)
     click.echo(f"wrote {result.out}: {result.pages} pages, {result.files} files, "
                f"{result.bytes / 1e6:.1f} MB" + (f"; {zip_path}" if zip_path else ""))
 

@@ -7,16 +7,19 @@ The site is written into a temporary folder beside the target and swapped in at 
 from __future__ import annotations
 
 import json
+import multiprocessing
 import os
 import shutil
 import tempfile
 import zipfile
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 from urllib.parse import quote
 
 from jinja2 import Environment, PackageLoader, StrictUndefined
+from markupsafe import Markup
 
 from .data import SiteError, load, unpack
 from .feed import atom_feed
@@ -28,6 +31,8 @@ from .text import chapter_html, make_renderer
 MARKER = ".pledgepack-site"
 ASSETS = ("site.css", "site.js", "search.js")
 ZIP_TIME = (1980, 1, 1, 0, 0, 0)
+# Below this many pledges, starting worker processes costs more than it saves.
+PARALLEL_FROM = 5000
 
 
 @dataclass
@@ -70,15 +75,23 @@ class Writer:
         self.repository = repository
         self.pages = 0
         self.meta = loose(site.data.descriptor)
+        self._common: dict[int, dict] = {}
+
+    def common(self, depth: int) -> dict:
+        """What every page at this depth shares, the header and footer rendered once."""
+        if depth not in self._common:
+            context = {"root": "../" * depth, "w": self.site.words, "lang": self.site.words.lang,
+                       "site": self.site, "meta": self.meta, "unreviewed": UNREVIEWED,
+                       "commit_url": lambda c: commit_url(self.repository, c)}
+            context["header"] = Markup(self.env.get_template("header.html").render(context))
+            context["footer"] = Markup(self.env.get_template("footer.html").render(context))
+            self._common[depth] = context
+        return self._common[depth]
 
     def page(self, path: str, template: str, **context) -> None:
         """Render `template` to `path` (posix, relative to the site root)."""
-        depth = path.count("/")
         html = self.env.get_template(template).render(
-            root="../" * depth, w=self.site.words, lang=self.site.words.lang, site=self.site,
-            meta=self.meta, canonical=self.absolute(path),
-            unreviewed=UNREVIEWED, commit_url=lambda c: commit_url(self.repository, c),
-            **context)
+            self.common(path.count("/")), canonical=self.absolute(path), **context)
         self.write(path, html)
         self.pages += 1
 
@@ -89,14 +102,84 @@ class Writer:
 
     def write(self, path: str, text: str) -> None:
         target = self.root / path
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_text(text, encoding="utf-8", newline="\n")
+        os.makedirs(target.parent, exist_ok=True)
+        with open(target, "w", encoding="utf-8", newline="\n") as handle:
+            handle.write(text)
 
 
-def _render(site: Site, out: Path, base_url: str | None, repository: str | None) -> Writer:
+# What a worker renders from: the package read again in each worker process (started by a
+# forkserver: forking a process that holds Arrow's threads is not safe).
+_STATE: dict = {}
+
+
+def _worker_init(folder: Path, out: Path, base_url: str | None,
+                 repository: str | None) -> None:
+    _STATE.update(site=assemble(load(folder)), out=out, base=base_url, repo=repository)
+
+
+def _render_document(doc_id: str) -> tuple[int, dict[str, str]]:
+    """Every page of one document; the number of pages and each chapter's plain text."""
+    site, out, base_url, repository = (_STATE[k] for k in ("site", "out", "base", "repo"))
     writer = Writer(out, site, _env(), base_url, repository)
     w, order = site.words, site.order
     md = make_renderer()
+    doc = next(d for d in site.documents if d["document_id"] == doc_id)
+    statements = site.by_document[doc_id]
+    section_bars = {sec["section_id"]: bar(site.statements[sec["section_id"]], order, w)
+                    for sec in site.sections[doc_id]}
+    writer.page(f"{doc_id}/index.html", "document.html", doc=doc,
+                bar=bar(statements, order, w), section_bars=section_bars,
+                statements=statements, choices=filter_values(statements))
+    texts = {}
+    for sec in site.sections[doc_id]:
+        stem = sec["section_id"].split("/", 1)[1]
+        marks = {s["id"]: (s["display"], s["display_label"], f"../../{quote(s['id'])}/")
+                 for s in site.statements[sec["section_id"]]}
+        body, texts[sec["section_id"]] = chapter_html(md, sec["text"], marks)
+        writer.page(f"{doc_id}/{SECTIONS_DIR}/{stem}/index.html", "chapter.html", doc=doc,
+                    section=sec, body=body, bar=section_bars[sec["section_id"]],
+                    statements=site.statements[sec["section_id"]])
+    sections = {sec["section_id"]: sec for sec in site.sections[doc_id]}
+    statuses = {s["status"]: s for s in site.data.tables["statuses"]}
+    for st in statements:
+        writer.page(f"{doc_id}/{st['id']}/index.html", "pledge.html", doc=doc, st=st,
+                    section=sections.get(st["section_id"]),
+                    reports=site.reports[st["statement_id"]],
+                    history=site.history[st["statement_id"]],
+                    status_row=statuses.get(st["status"], {}))
+    writer.write(f"{doc_id}/feed.xml", atom_feed(
+        site, [c for c in site.changes if c["statement"]["document_id"] == doc_id],
+        path=f"{doc_id}/feed.xml", title=doc["title"], base_url=writer.base_url, depth=1))
+    return writer.pages, texts
+
+
+def _documents(site: Site, jobs: int) -> tuple[int, dict[str, str]]:
+    """Render the documents, in `jobs` worker processes when there is enough to share."""
+    ids = [d["document_id"] for d in site.documents]
+    if jobs > 1 and len(ids) > 1:
+        args = (site.data.folder, _STATE["out"], _STATE["base"], _STATE["repo"])
+        context = multiprocessing.get_context("forkserver")
+        with ProcessPoolExecutor(min(jobs, len(ids)), mp_context=context,
+                                 initializer=_worker_init, initargs=args) as pool:
+            results = list(pool.map(_render_document, ids))
+    else:
+        results = [_render_document(doc_id) for doc_id in ids]
+    texts = {}
+    for _, part in results:
+        texts.update(part)
+    return sum(pages for pages, _ in results), texts
+
+
+def _render(site: Site, out: Path, base_url: str | None, repository: str | None,
+            jobs: int) -> Writer:
+    writer = Writer(out, site, _env(), base_url, repository)
+    _STATE.update(site=site, out=out, base=base_url, repo=repository)
+    try:
+        pages, texts = _documents(site, jobs)
+    finally:
+        _STATE.clear()
+    writer.pages += pages
+    w, order = site.words, site.order
     statements_all = [s for d in site.documents for s in site.by_document[d["document_id"]]]
     bars = {d["document_id"]: bar(site.by_document[d["document_id"]], order, w)
             for d in site.documents}
@@ -104,33 +187,6 @@ def _render(site: Site, out: Path, base_url: str | None, repository: str | None)
     writer.page("index.html", "home.html", bars=bars, total=bar(statements_all, order, w),
                 changes=site.changes[:20], downloads=site.data.downloads, sizes=sizes,
                 citation=_citation(site))
-    for doc in site.documents:
-        doc_id = doc["document_id"]
-        statements = site.by_document[doc_id]
-        section_bars = {sec["section_id"]: bar(site.statements[sec["section_id"]], order, w)
-                        for sec in site.sections[doc_id]}
-        writer.page(f"{doc_id}/index.html", "document.html", doc=doc, bar=bars[doc_id],
-                    section_bars=section_bars, statements=statements,
-                    choices=filter_values(statements))
-        for sec in site.sections[doc_id]:
-            stem = sec["section_id"].split("/", 1)[1]
-            marks = {s["id"]: (s["display"], s["display_label"], f"../../{quote(s['id'])}/")
-                     for s in site.statements[sec["section_id"]]}
-            writer.page(f"{doc_id}/{SECTIONS_DIR}/{stem}/index.html", "chapter.html", doc=doc,
-                        section=sec, body=chapter_html(md, sec["text"], marks),
-                        bar=section_bars[sec["section_id"]],
-                        statements=site.statements[sec["section_id"]])
-        sections = {sec["section_id"]: sec for sec in site.sections[doc_id]}
-        for st in statements:
-            writer.page(f"{doc_id}/{st['id']}/index.html", "pledge.html", doc=doc, st=st,
-                        section=sections.get(st["section_id"]),
-                        reports=site.reports[st["statement_id"]],
-                        history=site.history[st["statement_id"]],
-                        status_row=_status_row(site, st["status"]))
-        writer.write(f"{doc_id}/feed.xml", atom_feed(
-            site, [c for c in site.changes if c["statement"]["document_id"] == doc_id],
-            path=f"{doc_id}/feed.xml", title=doc["title"], base_url=writer.base_url,
-            depth=1))
     writer.page("data/index.html", "data.html", downloads=site.data.downloads, sizes=sizes,
                 resources=loose(_dictionary(site)), citation=_citation(site),
                 changelog=_changelog(site))
@@ -138,7 +194,7 @@ def _render(site: Site, out: Path, base_url: str | None, repository: str | None)
     writer.write("feed.xml", atom_feed(site, site.changes, path="feed.xml", title=None,
                                        base_url=writer.base_url, depth=0))
     writer.write("assets/search-index.js", "window.PLEDGEPACK_INDEX = " + json.dumps(
-        search_index(site, md), ensure_ascii=False, separators=(",", ":")) + ";\n")
+        search_index(site, texts), ensure_ascii=False, separators=(",", ":")) + ";\n")
     assets = resources.files("pledgepack.site") / "static"
     for name in ASSETS:
         writer.write(f"assets/{name}", (assets / name).read_text(encoding="utf-8"))
@@ -149,10 +205,6 @@ def _render(site: Site, out: Path, base_url: str | None, repository: str | None)
     writer.write(MARKER, "A site written by pledgepack; `pledgepack site` may replace it.\n")
     writer.write(".nojekyll", "")
     return writer
-
-
-def _status_row(site: Site, status: str) -> dict:
-    return next((s for s in site.data.tables["statuses"] if s["status"] == status), {})
 
 
 def _citation(site: Site) -> str:
@@ -176,8 +228,7 @@ def _changelog(site: Site) -> str | None:
     path = site.data.folder / "CHANGELOG.md"
     if not path.is_file():
         return None
-    return make_renderer().render(path.read_text(encoding="utf-8"),
-                                  {"pledges": {}, "stack": [], "seen": set()})
+    return chapter_html(make_renderer(), path.read_text(encoding="utf-8"), {})[0]
 
 
 def _check_target(out: Path) -> None:
@@ -210,7 +261,8 @@ def write_zip(folder: Path, target: Path) -> Path:
 
 
 def build_site(package: Path | str, out: Path | str = "site", *, base_url: str | None = None,
-               repository: str | None = None, zip_path: Path | str | None = None) -> SiteResult:
+               repository: str | None = None, zip_path: Path | str | None = None,
+               jobs: int | None = None) -> SiteResult:
     """Render the site of the package at `package` (folder or zip) into `out`."""
     package, out = Path(package), Path(out)
     _check_target(out)
@@ -221,7 +273,10 @@ def build_site(package: Path | str, out: Path | str = "site", *, base_url: str |
         repository = repository or _repository(site)
         tmp = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}.site-"))
         try:
-            writer = _render(site, tmp, base_url, repository)
+            if jobs is None:
+                jobs = (1 if len(site.data.tables["statements"]) < PARALLEL_FROM
+                        else max(1, min(2, os.cpu_count() or 1)))
+            writer = _render(site, tmp, base_url, repository, jobs)
             if zip_path:
                 write_zip(tmp, Path(zip_path))
             files = [p for p in tmp.rglob("*") if p.is_file()]

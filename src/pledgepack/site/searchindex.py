@@ -8,13 +8,11 @@ from __future__ import annotations
 
 from urllib.parse import quote
 
-from markdown_it import MarkdownIt
-
 from .pages import SECTIONS_DIR, Site
-from .text import plain_text
 
 
-def search_index(site: Site, md: MarkdownIt) -> dict:
+def search_index(site: Site, texts: dict[str, str]) -> dict:
+    """`texts` holds each chapter's words without markup, by section_id."""
     w = site.words
     entries, chapters = [], []
     for doc in site.documents:
@@ -23,7 +21,7 @@ def search_index(site: Site, md: MarkdownIt) -> dict:
             stem = sec["section_id"].split("/", 1)[1]
             chapters.append([f"{quote(doc_id)}/{SECTIONS_DIR}/{quote(stem)}/",
                              f"{sec['title']} ({doc['title']})", w["section"],
-                             plain_text(md, sec["text"])])
+                             texts[sec["section_id"]]])
         for st in site.by_document[doc_id]:
             text = " ".join(filter(None, [st["summary"], st["quote"], st["responsible"],
                                           *st["categories"], st["display_label"]]))

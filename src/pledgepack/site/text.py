@@ -71,20 +71,15 @@ def make_renderer() -> MarkdownIt:
     return md
 
 
-def chapter_html(md: MarkdownIt, text: str, pledges: dict[str, tuple[str, str, str]]) -> str:
-    """`pledges` maps an id to (status class, status label, URL of its page). The text's
+def chapter_html(md: MarkdownIt, text: str,
+                 pledges: dict[str, tuple[str, str, str]]) -> tuple[str, str]:
+    """The chapter as HTML, and its words without markup (for the search index), from one
+    parse. `pledges` maps an id to (status class, status label, URL of its page). The text's
     highest heading becomes h2, below the page's title."""
     env = {"pledges": pledges, "stack": [], "seen": set()}
     tokens = md.parse(text or "", env)
     levels = [int(t.tag[1]) for t in tokens if t.type == "heading_open"]
     env["shift"] = 2 - min(levels) if levels else 1
-    return md.renderer.render(tokens, md.options, env)
-
-
-def plain_text(md: MarkdownIt, text: str) -> str:
-    """The chapter's words without markup, for the search index."""
-    words = []
-    for token in md.parse(text or ""):
-        if token.type == "inline":
-            words.extend(c.content for c in token.children or [] if c.type == "text")
-    return " ".join(" ".join(words).split())
+    words = [c.content for t in tokens if t.type == "inline"
+             for c in t.children or [] if c.type == "text"]
+    return md.renderer.render(tokens, md.options, env), " ".join(" ".join(words).split())
