@@ -23,8 +23,10 @@ def search_index(site: Site, texts: dict[str, str]) -> dict:
                              f"{sec['title']} ({doc['title']})", w["section"],
                              texts[sec["section_id"]]])
         for st in site.by_document[doc_id]:
-            text = " ".join(filter(None, [st["summary"], st["quote"], st["responsible"],
-                                          *st["categories"], st["display_label"]]))
+            # the title (the summary) is searched too; the quote only where it says more
+            quoted = st["quote"] if st["quote"] != st["summary"] else None
+            text = " ".join(filter(None, [quoted, st["responsible"], *st["categories"],
+                                          st["display_label"]]))
             entries.append([f"{quote(doc_id)}/{quote(st['id'])}/", st["summary"],
                             f"{w['pledge']} · {st['display_label']}", text])
     # pledges first: a reader looks for a pledge more often than for a chapter
