@@ -295,3 +295,22 @@ def test_cli_writes_the_site_and_refuses_bad_input(run, site_package, tmp_path):
     assert tree(tmp_path / "site") == before
     result = run("site", tmp_path / "nothing", "--out", tmp_path / "site")
     assert result.exit_code == 1 and "no such file or folder" in result.stderr
+
+
+@pytest.mark.parametrize("bad, message", [
+    ("..", "cannot be a folder of the site"), ("a/b", "cannot be a folder of the site"),
+    ("text", "is a name the site uses itself"), ("feed.xml", "is a name the site uses itself"),
+    ("index.html", "is a name the site uses itself")])
+def test_an_id_that_cannot_be_a_folder_stops_the_site(run, site_package, tmp_path, bad, message):
+    package = tmp_path / "package"
+    shutil.copytree(site_package, package)
+    path = package / "data" / "statements.parquet"
+    table = pq.read_table(path)
+    ids = table["id"].to_pylist()
+    ids[ids.index("portal")] = bad
+    pq.write_table(table.set_column(table.schema.get_field_index("id"), "id", pa.array(ids)),
+                   path)
+    result = run("site", package, "--out", tmp_path / "site")
+    assert result.exit_code == 1
+    assert f"statements: testland-2024/portal: id: {bad!r} {message}" in result.stderr
+    assert not (tmp_path / "site").exists() and not (tmp_path / "index.html").exists()

@@ -10,8 +10,22 @@ from .strings import Words
 
 UNREVIEWED = "unreviewed"
 SECTIONS_DIR = "text"
-# Top-level names the site uses itself; a document id must not take one of them.
+# Names the site uses itself: at the top (beside the documents) and in a document's folder
+# (beside its pledges).
 RESERVED = {"assets", "data", "download", "search", "feed.xml", "index.html"}
+RESERVED_IN_DOCUMENT = {SECTIONS_DIR, "feed.xml", "index.html"}
+
+
+def check_segment(name: str | None, reserved: set[str], what: str) -> None:
+    """A document or pledge id becomes a folder of the site: it must be one safe path segment
+    that the site does not use itself."""
+    if not name or name in (".", "..") or any(c in name for c in "/\\\0"):
+        raise SiteError(f"{what}: {name!r} cannot be a folder of the site (empty, '.', '..' "
+                        "or a slash in it); rename it in the content and rebuild the package")
+    if name in reserved:
+        raise SiteError(f"{what}: {name!r} is a name the site uses itself "
+                        f"({', '.join(sorted(reserved))}); rename it in the content and "
+                        "rebuild the package")
 
 
 def display_status(statement: dict) -> str:
@@ -84,11 +98,10 @@ def assemble(data: PackageData) -> Site:
     today = data.created
     documents = sorted(data.tables["documents"], key=lambda d: d["document_id"])
     for doc in documents:
-        if doc["document_id"] in RESERVED:
-            raise SiteError(f"documents: document_id {doc['document_id']!r} is a name the site "
-                            f"uses itself ({', '.join(sorted(RESERVED))}); rename the document")
+        check_segment(doc["document_id"], RESERVED, "documents: document_id")
     sections: dict[str, list[dict]] = defaultdict(list)
-    for sec in sorted(data.tables["sections"], key=lambda s: (s["order"] is None, s["order"] or 0, s["section_id"])):
+    for sec in sorted(data.tables["sections"],
+                      key=lambda s: (s["order"] is None, s["order"] or 0, s["section_id"])):
         sections[sec["document_id"]].append(sec)
     statements: dict[str, list[dict]] = defaultdict(list)
     by_document: dict[str, list[dict]] = defaultdict(list)
@@ -96,9 +109,7 @@ def assemble(data: PackageData) -> Site:
              for sec in data.tables["sections"]}
     for st in sorted(data.tables["statements"],
                      key=lambda s: (s["section_id"], s["position"], s["statement_id"])):
-        if st["id"] == SECTIONS_DIR:
-            raise SiteError(f"statements: {st['statement_id']}: the id {SECTIONS_DIR!r} is the "
-                            "folder of the site's chapter pages; rename the statement")
+        check_segment(st["id"], RESERVED_IN_DOCUMENT, f"statements: {st['statement_id']}: id")
         st["display"] = display_status(st)
         st["display_label"] = (words["not_reviewed"] if st["display"] == UNREVIEWED
                                else words.status(st["status"]))
