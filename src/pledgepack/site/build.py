@@ -146,7 +146,7 @@ def _render_document(doc_id: str) -> tuple[int, dict[str, str]]:
                     section=sections.get(st["section_id"]),
                     reports=site.reports[st["statement_id"]],
                     history=site.history[st["statement_id"]],
-                    status_row=statuses.get(st["status"], {}))
+                    status_row=statuses.get(st["status"], Loose()))
     writer.write(f"{doc_id}/feed.xml", atom_feed(
         site, [c for c in site.changes if c["statement"]["document_id"] == doc_id],
         path=f"{doc_id}/feed.xml", title=doc["title"], base_url=writer.base_url, depth=1))
