@@ -12,11 +12,14 @@ CFF := .venv-cffconvert
 CONTENT := content
 OUT := dist
 
-# make release VERSION=1.2.0 [PREVIOUS=v1.1.0] [BASE_URL=https://.../ [FLAT=1]]
+# make release VERSION=1.2.0 [PREVIOUS=v1.1.0] [BASE_URL=https://.../ [FLAT=1]] [SITE_URL=...] [REPOSITORY_URL=...]
 VERSION ?=
 PREVIOUS ?=
 BASE_URL ?=
 FLAT ?=
+SITE := site
+SITE_URL ?=
+REPOSITORY_URL ?=
 
 .PHONY: help setup build test bench validate release clean
 
@@ -52,23 +55,27 @@ build: $(OUT)/datapackage.json ## Set up and build dist/ from content/
 validate: $(OUT)/datapackage.json ## Validate dist/ (frictionless, DuckDB, hashes)
 	$(BIN)/pledgepack validate $(OUT)
 
-release: $(BIN)/pledgepack ## Cut release VERSION into dist/: zip, SHA256SUMS, README, CHANGELOG
+release: $(BIN)/pledgepack ## Cut release VERSION into dist/ (zip, SHA256SUMS, README, CHANGELOG) and its site
 	@test -n "$(VERSION)" || { echo "usage: make release VERSION=X.Y.Z [PREVIOUS=tag|zip] [BASE_URL=url] [FLAT=1]" >&2; exit 2; }
 	$(BIN)/pledgepack release --version $(VERSION) --content $(CONTENT) --out $(OUT) \
 		$(if $(PREVIOUS),--previous $(PREVIOUS)) $(if $(BASE_URL),--base-url $(BASE_URL)) \
 		$(if $(FLAT),--flat)
+	$(BIN)/pledgepack site $(OUT) --out $(SITE) \
+		--zip pledges-site-$(VERSION).zip $(if $(SITE_URL),--base-url $(SITE_URL)) \
+		$(if $(REPOSITORY_URL),--repository-url $(REPOSITORY_URL))
 
 test: $(BIN)/pledgepack $(COMPAT)/bin/python $(CFF)/bin/cffconvert ## Set up and run the tests
 	PLEDGEPACK_DUCKDB14_PYTHON=$(CURDIR)/$(COMPAT)/bin/python \
 		PLEDGEPACK_CFFCONVERT=$(CURDIR)/$(CFF)/bin/cffconvert $(BIN)/python -m pytest
 
-bench: $(BIN)/pledgepack ## Time the build (100k statements), history walk, lint, release and exports (needs ../shared/bench)
+bench: $(BIN)/pledgepack ## Time the build (100k statements), history walk, lint, release, exports and site (needs ../shared/bench)
 	$(BIN)/pip install --quiet --disable-pip-version-check -e '.[test,bench]'
 	$(BIN)/python bench/bench_build.py
 	$(BIN)/python bench/bench_history.py
 	$(BIN)/python bench/bench_lint.py
 	$(BIN)/python bench/bench_release.py
 	$(BIN)/python bench/bench_exports.py
+	$(BIN)/python bench/bench_site.py
 
-clean: ## Remove dist/ and the virtual environments
-	rm -rf $(OUT) $(VENV) $(COMPAT) $(CFF) .pytest_cache
+clean: ## Remove dist/, site/ and the virtual environments
+	rm -rf $(OUT) $(SITE) $(VENV) $(COMPAT) $(CFF) .pytest_cache

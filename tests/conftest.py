@@ -316,3 +316,26 @@ def export_file(folder: Path, kind: str) -> Path:
     """The export of `kind` (sqlite, datasette, xlsx) beside a package: named after it."""
     name = json.loads((folder / "datapackage.json").read_text(encoding="utf-8"))["name"]
     return folder / export_names(name)[kind]
+
+
+@pytest.fixture(scope="session")
+def site_package(tmp_path_factory) -> Path:
+    """A built package (with git history of status changes) shared by the site's tests."""
+    from pledgepack.build import build
+    from sitebuild import make_site_repo
+
+    root = tmp_path_factory.mktemp("site-package")
+    repo = make_site_repo(root / "repo")
+    build(repo.path, root / "dist")
+    return root / "dist"
+
+
+@pytest.fixture(scope="session")
+def built_site(site_package, tmp_path_factory) -> Path:
+    """The site of `site_package`, written once per session."""
+    from pledgepack.site.build import build_site
+
+    out = tmp_path_factory.mktemp("site") / "site"
+    build_site(site_package, out, base_url="https://pledges.example.org/tracker/",
+               repository="https://github.com/example/tracker")
+    return out

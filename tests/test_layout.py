@@ -11,7 +11,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGE = ROOT / "src" / "pledgepack"
-STAGES = ("content", "history", "package", "check", "query", "editors", "release", "exports")
+STAGES = ("content", "history", "package", "check", "query", "editors", "release", "exports",
+          "site")
 
 # stage -> stages it must never import
 FORBIDDEN = {
@@ -19,6 +20,7 @@ FORBIDDEN = {
     "check": {"content", "history", "editors", "release", "build", "cli"},
     "query": {"content", "history", "editors", "release", "build", "cli"},
     "release": {"content", "editors", "cli"},
+    "site": {"content", "history", "editors", "build", "cli"},
     "package": {"check", "query", "editors", "release", "build", "cli"},
     "history": {"package", "check", "query", "editors", "release", "build", "cli"},
     "editors": {"package", "check", "query", "release", "build", "cli"},

@@ -485,7 +485,8 @@ def test_the_release_workflow_runs_on_tags_with_full_history_through_make():
     steps = run_steps(job)
     assert steps[0] == "make test"
     assert steps[1].startswith('make release VERSION="${GITHUB_REF_NAME#v}"')
-    assert "dist/pledges-*.zip dist/SHA256SUMS" in steps[2]
+    assert "dist/pledges-*.zip dist/SHA256SUMS pledges-site-*.zip" in steps[2]
+    assert 'REPOSITORY_URL="https://github.com/${GITHUB_REPOSITORY}"' in steps[1]
 
 
 def test_the_test_workflow_runs_make_test_on_pushes_and_pull_requests():
@@ -501,7 +502,16 @@ def test_make_release_passes_its_variables_to_the_command():
                            capture_output=True, text=True)
     assert shown.returncode == 0, shown.stderr
     command = " ".join(word for word in shown.stdout.split() if word != "\\")
-    assert command.endswith("/pledgepack release --version 1.2.0 --content content --out dist "
-                            "--previous v1.1.0 --base-url https://example.org/r/ --flat")
+    assert ("/pledgepack release --version 1.2.0 --content content --out dist "
+            "--previous v1.1.0 --base-url https://example.org/r/ --flat .venv/bin/pledgepack "
+            "site dist --out site --zip pledges-site-1.2.0.zip") in command
+    assert command.endswith("--zip pledges-site-1.2.0.zip")
+    with_site = subprocess.run(["make", "-n", "-s", "release", "VERSION=1.2.0",
+                                "SITE_URL=https://example.org/site/",
+                                "REPOSITORY_URL=https://github.com/o/r"], cwd=REPO,
+                               capture_output=True, text=True)
+    command = " ".join(word for word in with_site.stdout.split() if word != "\\")
+    assert command.endswith("site dist --out site --zip pledges-site-1.2.0.zip --base-url "
+                            "https://example.org/site/ --repository-url https://github.com/o/r")
     usage = subprocess.run(["make", "-s", "release"], cwd=REPO, capture_output=True, text=True)
     assert usage.returncode == 2 and "usage: make release VERSION=X.Y.Z" in usage.stderr

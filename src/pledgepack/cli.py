@@ -181,6 +181,32 @@ def release(version, previous, content, out, descriptor, base_url, flat, jobs):
 
 
 @cli.command()
+@click.argument("package", type=click.Path(path_type=Path), default="dist")
+@click.option("--out", type=click.Path(path_type=Path), default="site", show_default=True,
+              help="Folder of the site; replaced only by a complete new site.")
+@click.option("--base-url", default=None,
+              help="Where the site will be published; used for the feeds' and pages' absolute "
+                   "links (the pages link to each other by relative links).")
+@click.option("--repository-url", default=None,
+              help="The content's repository on the web (e.g. https://github.com/OWNER/REPO), "
+                   "to link each history event to its commit.")
+@click.option("--zip", "zip_path", type=click.Path(path_type=Path), default=None,
+              help="Also write the site as a reproducible zip here.")
+@click.option("--jobs", type=click.IntRange(1, 64), default=None,
+              help="Worker processes [default: up to 2 for packages of 5,000 pledges or more].")
+def site(package, out, base_url, repository_url, zip_path, jobs):
+    """Write the static site of a built package (a dist/ folder, an unzipped release or a
+    release zip): pages, Atom feeds, search and downloads."""
+    from .site.build import build_site
+
+    with _failures("site", out, _Progress()):
+        result = build_site(package, out, base_url=base_url, repository=repository_url,
+                            zip_path=zip_path, jobs=jobs)
+    click.echo(f"wrote {result.out}: {result.pages} pages, {result.files} files, "
+               f"{result.bytes / 1e6:.1f} MB" + (f"; {zip_path}" if zip_path else ""))
+
+
+@cli.command()
 @click.option("--base-url", required=True,
               help="Where the package's files are published, e.g. "
                    "https://example.org/pledges/1.0.0/")

@@ -1,0 +1,142 @@
+"""The one place the site reads a package: the descriptor and the Parquet tables.
+
+A package is a build folder, an unzipped release, or a release zip. Columns that newer
+packages add or rename are read here and nowhere else, so that the pages see one shape:
+`effective_date` (else the day of `valid_from`), `effective_date_source`, `recorded_at`
+(else the commit time), and `reviewed` (else whether `last_update` is set).
+"""
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ..errors import PledgepackError
+
+DESCRIPTOR = "datapackage.json"
+TABLES = ("documents", "sections", "statements", "reports", "status_history", "statuses")
+
+
+class SiteError(PledgepackError):
+    """The package cannot be read, or the site cannot be written where asked."""
+
+
+@dataclass
+class Download:
+    path: str       # relative to the package folder, posix
+    bytes: int
+    sha256: str
+
+
+@dataclass
+class PackageData:
+    folder: Path
+    descriptor: dict
+    tables: dict[str, list[dict]]
+    downloads: list[Download] = field(default_factory=list)
+
+    @property
+    def created(self) -> dt.date | None:
+        text = self.descriptor.get("created")
+        if not text:
+            return None
+        return dt.datetime.fromisoformat(text.replace("Z", "+00:00")).date()
+
+    @property
+    def language(self) -> str:
+        """The package's first language: `languages` (list) or `language`; default German."""
+        langs = self.descriptor.get("languages") or self.descriptor.get("language") or ["de"]
+        if isinstance(langs, str):
+            langs = [langs]
+        first = str(langs[0]).lower().split("-")[0] if langs else "de"
+        return first if first in ("de", "en") else "de"
+
+    def schema_of(self, table: str) -> dict:
+        for resource in self.descriptor.get("resources", []):
+            if resource.get("name") == table:
+                return resource.get("schema", {})
+        return {}
+
+
+def unpack(path: Path, work: Path) -> Path:
+    """The package folder for `path`: itself, or the zip extracted into `work`."""
+    path = Path(path)
+    if path.is_dir():
+        if not (path / DESCRIPTOR).is_file():
+            raise SiteError(f"{path}: no {DESCRIPTOR} in it; give a built package (dist/), an "
+                            "unzipped release or a release zip")
+        return path
+    if not path.exists():
+        raise SiteError(f"{path}: no such file or folder; run `pledgepack build` first")
+    if not zipfile.is_zipfile(path):
+        raise SiteError(f"{path}: neither a package folder nor a zip file")
+    target = work / "package"
+    target.mkdir(parents=True)
+    with zipfile.ZipFile(path) as archive:
+        for name in archive.namelist():
+            if name.startswith("/") or ".." in Path(name).parts:
+                raise SiteError(f"{path}: entry {name!r} points outside the archive")
+        archive.extractall(target)
+    if not (target / DESCRIPTOR).is_file():
+        raise SiteError(f"{path}: no {DESCRIPTOR} at the top of the zip")
+    return target
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _day(value) -> dt.date | None:
+    if value is None:
+        return None
+    if isinstance(value, dt.datetime):
+        return value.astimezone(dt.timezone.utc).date()
+    return value
+
+
+def _history_row(row: dict) -> dict:
+    if "effective_date" not in row:
+        # valid_from was the commit time for git events, the editors' date for the others
+        row["effective_date"] = _day(row.get("valid_from"))
+        row["effective_date_source"] = (
+            None if row["effective_date"] is None
+            else "commit" if row.get("source") == "git" else "editor")
+    if "recorded_at" not in row:
+        row["recorded_at"] = row.get("valid_from") if row.get("source") == "git" else None
+    row.setdefault("effective_date_source", None)
+    return row
+
+
+def load(folder: Path) -> PackageData:
+    """Read the descriptor, every table's Parquet file and the list of downloadable files."""
+    import pyarrow.parquet as pq
+
+    try:
+        descriptor = json.loads((folder / DESCRIPTOR).read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise SiteError(f"{folder / DESCRIPTOR}:1: cannot read the descriptor ({exc}); "
+                        "rebuild the package") from None
+    tables = {}
+    for name in TABLES:
+        path = folder / "data" / f"{name}.parquet"
+        if not path.is_file():
+            raise SiteError(f"{path}: missing; the site needs every table of a built package")
+        try:
+            tables[name] = pq.read_table(path).to_pylist()
+        except Exception as exc:  # pyarrow raises several types for a damaged file
+            raise SiteError(f"{path}: not a readable Parquet file ({exc}); rebuild the "
+                            "package") from None
+    for row in tables["statements"]:
+        row.setdefault("reviewed", row.get("last_update") is not None)
+        row["categories"] = list(row.get("categories") or [])
+    tables["status_history"] = [_history_row(r) for r in tables["status_history"]]
+    downloads = [Download(p.relative_to(folder).as_posix(), p.stat().st_size, _sha256(p))
+                 for p in sorted(folder.rglob("*")) if p.is_file()]
+    return PackageData(folder, descriptor, tables, downloads)
