@@ -351,20 +351,6 @@ def test_warnings_with_strict_fail(run, content, out):
     assert_warning_places(found, path, "error")
 
 
-@pytest.mark.parametrize("kind", ["folder", "file"])
-def test_out_is_not_a_build(run, content, tmp_path, kind):
-    out = tmp_path / "mine"
-    if kind == "folder":
-        out.mkdir()
-        (out / "notes.txt").write_text("keep me", encoding="utf-8")
-    else:
-        out.write_text("keep me", encoding="utf-8")
-    result = failed_build(run, content, out)
-    assert result.stderr.splitlines() == [
-        f"Error: {out}: exists and is not a pledgepack build (no datapackage.json); refusing to "
-        "replace it. Choose another --out, or remove it yourself."]
-
-
 def test_missing_content_folder(run, out, tmp_path):
     missing = tmp_path / "missing"
     error = only_error(run, missing, out)

@@ -12,14 +12,23 @@ import os
 import re
 import shutil
 import stat
-import tempfile
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..build import BuildResult, Progress, _check_target, _swap, build
+from ..build import BuildResult, Progress, build
 from ..errors import PledgepackError
 from ..history.gitio import Repository, find_repository, git_text, resolves
+from ..outdir import (
+    MARKER,
+    OutputError,
+    check_target,
+    kill_point,
+    locked,
+    remove_worktrees,
+    swap,
+    temp_folder,
+)
 from ..package.descriptor import DESCRIPTOR, sha256
 
 VERSION_RE = re.compile(r"(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)")
@@ -238,8 +247,10 @@ def _next(version: str) -> str:
 # --- the files -----------------------------------------------------------------------------
 
 def package_files(folder: Path) -> list[str]:
-    """Every file in the folder, as sorted posix paths relative to it."""
-    return sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file())
+    """Every file of the package in the folder, as sorted posix paths relative to it (the
+    marker that tells a build folder from others is not part of the package)."""
+    return sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*")
+                  if p.is_file() and p.relative_to(folder).as_posix() != MARKER)
 
 
 def write_zip(folder: Path, files: list[str], target: Path, epoch: int) -> Path:
@@ -283,47 +294,57 @@ def release(content: Path | str = "content", out: Path | str = "dist", *, versio
     version = parse_version(version)
     schema = PackageSchema.load(descriptor)
     remote = remote_views_sql(schema, base_url, flat) if base_url else None
-    _check_target(out)
+    check_target(out, content)
     epoch = release_epoch(content)
     released = dt.datetime.fromtimestamp(epoch, tz=dt.timezone.utc).date()
     zip_name = f"{schema.name}-{version}.zip"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(prefix="pledgepack-release-") as scratch:
-        work = Path(scratch)
-        prev = find_previous(previous, content, version, work, descriptor=descriptor, jobs=jobs)
-        stage = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}.release-"))
-        try:
-            package = stage / "package"
-            result = build(content, package, descriptor=descriptor, jobs=jobs,
-                           full_validation=True, version=version, progress=progress)
-            meta = _descriptor(package)
-            check_version_unused(version, meta, content, out, work, prev,
-                                 descriptor=descriptor, jobs=jobs, zip_name=zip_name)
-            tables = read_tables(package)
-            changelog = render_changelog(compare(prev.folder if prev else None, package),
-                                         version=version, date=released.isoformat())
-            extra = {
-                "CHANGELOG.md": changelog,
-                "CITATION.cff": citation_cff(meta, version=version, released=released.isoformat()),
-                "LICENSE.md": license_text(meta),
-                CHART_FILE: status_chart(tables["status_history"], tables["statuses"],
-                                         end=released, order=schema.statuses),
-            }
-            if remote:
-                extra[REMOTE_VIEWS_FILE] = remote
-            files = sorted(package_files(package) + list(extra) + ["README.md"])
-            extra["README.md"] = data_readme(
-                meta, tables, version=version, released=released.isoformat(), files=files,
-                chart=CHART_FILE, changelog="CHANGELOG.md",
-                remote_views=REMOTE_VIEWS_FILE if remote else None, base_url=base_url)
-            for name, text in extra.items():
-                (package / name).write_text(text, encoding="utf-8")
-            zip_path = write_zip(package, files, package / zip_name, epoch)
-            sums = write_sums(package, files + [zip_name])
-            _swap(package, out)
-            result.out, result.report.folder = out, str(out)
-        finally:
-            shutil.rmtree(stage, ignore_errors=True)
+    try:
+        with locked(out):
+            # The scratch folder (previous packages, git worktrees) lies beside `out` too, so
+            # that what a killed release leaves there is cleaned by the next run.
+            work = temp_folder(out, "work")
+            stage = temp_folder(out, "release")
+            try:
+                prev = find_previous(previous, content, version, work, descriptor=descriptor,
+                                     jobs=jobs)
+                package = stage / "package"
+                result = build(content, package, descriptor=descriptor, jobs=jobs,
+                               full_validation=True, version=version, progress=progress)
+                meta = _descriptor(package)
+                check_version_unused(version, meta, content, out, work, prev,
+                                     descriptor=descriptor, jobs=jobs, zip_name=zip_name)
+                tables = read_tables(package)
+                changelog = render_changelog(compare(prev.folder if prev else None, package),
+                                             version=version, date=released.isoformat())
+                extra = {
+                    "CHANGELOG.md": changelog,
+                    "CITATION.cff": citation_cff(meta, version=version,
+                                                 released=released.isoformat()),
+                    "LICENSE.md": license_text(meta),
+                    CHART_FILE: status_chart(tables["status_history"], tables["statuses"],
+                                             end=released, order=schema.statuses),
+                }
+                if remote:
+                    extra[REMOTE_VIEWS_FILE] = remote
+                files = sorted(package_files(package) + list(extra) + ["README.md"])
+                extra["README.md"] = data_readme(
+                    meta, tables, version=version, released=released.isoformat(), files=files,
+                    chart=CHART_FILE, changelog="CHANGELOG.md",
+                    remote_views=REMOTE_VIEWS_FILE if remote else None, base_url=base_url)
+                for name, text in extra.items():
+                    (package / name).write_text(text, encoding="utf-8")
+                zip_path = write_zip(package, files, package / zip_name, epoch)
+                sums = write_sums(package, files + [zip_name])
+                kill_point("released")
+                swap(package, out)
+                result.out, result.report.folder = out, str(out)
+            finally:
+                shutil.rmtree(stage, ignore_errors=True)
+                remove_worktrees(work)
+                shutil.rmtree(work, ignore_errors=True)
+    except OSError as exc:
+        raise OutputError(f"{out}: could not write the new package ({exc.strerror or exc}); "
+                          f"{out} left as it was") from None
     return ReleaseResult(out=out, version=version, zip=out / zip_path.name,
                          sums=out / sums.name, files=files, previous=prev, build=result,
                          changelog=changelog)
