@@ -138,7 +138,7 @@ def test_unknown_status(run, content, out):
 @pytest.mark.parametrize("key, value, shown", [
     ("last_update", "2021-13-45", "'2021-13-45'"),
     ("last_update", "'2021-02-30'", "'2021-02-30'"),
-    ("deadline", "2025", "2025"),
+    ("deadline", "2025", "'2025'"),
 ], ids=["month-13", "february-30", "bare-year"])
 def test_bad_date(run, content, out, key, value, shown):
     text = chapter(f"- id: x\n  summary: s\n  status: implemented\n  {key}: {value}\n",
@@ -315,7 +315,7 @@ def test_several_errors_in_several_files(run, content, out):
         (f"{folder / 'document.yaml'}:{line_of(doc_text, 'kind: treaty')}", "error"),
     ]
     messages = " | ".join(d.message for d in found)
-    for part in ("unknown status 'done'", "deadline 2025 is not a valid date",
+    for part in ("unknown status 'done'", "deadline '2025' is not a valid date",
                  "'published' must be true or false", "statement 1 has no id", "lacks \"#\"",
                  "unknown kind 'treaty'"):
         assert part in messages

@@ -23,7 +23,12 @@ from .history.timeline import merge_history
 from .history.walk import GitHistory, document_folders
 from .history.walk import git_history as read_git_history
 from .outdir import OutputError, check_target, kill_point, locked, mark, swap, temp_folder
-from .package.descriptor import DESCRIPTOR, build_descriptor, created_timestamp, write_descriptor
+from .package.descriptor import (
+    build_descriptor,
+    created_timestamp,
+    source_date_epoch,
+    write_descriptor,
+)
 from .package.tables import build_tables
 from .package.writers import write_tables
 from .query.views import write_database, write_views_sql
@@ -98,6 +103,7 @@ def build(content: Path | str = "content", out: Path | str = "dist", *,
     jobs = jobs or default_jobs()
     phases = _Phases(progress)
     schema = PackageSchema.load(descriptor)
+    source_date_epoch()  # a malformed one fails before any work
     check_target(out, content)
     try:
         with locked(out), _no_cyclic_gc():

@@ -17,7 +17,10 @@ from .yamltext import (
     URI_RE,
     Lines,
     YamlProblem,
+    bool_value,
+    conflict_line,
     decode,
+    int_value,
     load_yaml,
     nfc,
     parse_date,
@@ -30,7 +33,9 @@ from .yamltext import (
 ANCHOR_RE = re.compile(r"\[([^\[\]]*)\]\(#([^()\s]+)\)")
 # ](word): a link whose target is a bare word, most likely an anchor without "#".
 BROKEN_ANCHOR_RE = re.compile(r"\]\(([^\s()#/:.?=&]+)\)")
-NUMBER_RE = re.compile(r"^\s*(\d+(?:\.\d+)*)\.?\s")
+NUMBER_RE = re.compile(r"^\s*([0-9]+(?:\.[0-9]+)*)\.?\s")
+# A title numbered in other digits (Arabic-Indic, full-width): \d matches those too.
+OTHER_DIGITS_RE = re.compile(r"\s*(?![0-9])\d")
 SPACE_RE = re.compile(r"\s+")
 
 STATEMENT_KEYS = frozenset({"id", "summary", "status", "last_update", "deadline", "categories",
@@ -88,6 +93,12 @@ def parse_chapter(raw: bytes, path: Path, display: str, relpath: str, document_i
     text = decode(raw, display, diags)
     if text is None:
         return result
+    conflict = conflict_line(text)
+    if conflict is not None:
+        diags.append(Diagnostic(display, conflict, ERROR, "unresolved merge conflict",
+                                "keep one side between the <<<<<<< and >>>>>>> lines and "
+                                "delete the marker lines"))
+        return result
     parts = split_front_matter(text)
     if parts is None:
         diags.append(Diagnostic(display, 1, ERROR, "no YAML front matter",
@@ -133,10 +144,14 @@ def section_row(meta: dict, lines: Lines, display: str, relpath: str, document_i
         diags.append(Diagnostic(display, lines.first_line, ERROR, "the chapter has no title",
                                 "add 'title: \"2.2 Digitales\"' to the front matter"))
     order = meta.get("order")
-    if order is not None and (isinstance(order, bool) or not isinstance(order, int)):
+    try:
+        order = int_value(order)
+    except ValueError:
         bad("order", f"'order' must be a whole number, not {order!r}", "write for example 'order: 3'")
-    published = meta.get("published", True)
-    if not isinstance(published, bool):
+    published = meta.get("published")
+    try:
+        published = bool_value(published, True)
+    except ValueError:
         bad("published", f"'published' must be true or false, not {published!r}",
             "write 'published: true' or 'published: false'")
     redirect = values.get("redirect_url")
@@ -144,6 +159,10 @@ def section_row(meta: dict, lines: Lines, display: str, relpath: str, document_i
         bad("redirect_url", f"redirect_url {redirect!r} is not a full URL",
             "write the full address, starting with https://")
     match = NUMBER_RE.match(title or "")
+    if match is None and OTHER_DIGITS_RE.match(title or ""):
+        diags.append(Diagnostic(display, lines.key("title"), WARNING,
+                                f"title {title!r} is numbered in digits other than 0-9, so the "
+                                "section has no number", "write the number with the digits 0-9"))
     stem = nfc(Path(relpath).stem)
     return (f"{document_id}/{stem}", document_id, title, match.group(1) if match else None,
             values.get("section"), order, published, values.get("redirect_url"), relpath,
@@ -193,13 +212,15 @@ def read_entry(index: int, raw, lines: Lines, display: str, diags: list[Diagnost
     entry = Entry(index=index, id=nfc(sid.strip()))
     sid = entry.id
     errors = len(diags)
-    try:
-        entry.summary = text_value(raw.get("summary"))
-        entry.responsible = text_value(raw.get("responsible"))
-    except TypeError as exc:
-        error("summary", f"statement {sid!r}: {exc}", "summary and responsible are text")
+    for key in ("summary", "responsible"):
+        try:
+            setattr(entry, key, text_value(raw.get(key)))
+        except TypeError:
+            error(key, f"statement {sid!r}: '{key}' must be text, not {raw.get(key)!r}",
+                  f"write '{key}: ...' on one line, quoted if it holds ': ' or starts with "
+                  "a bracket")
     entry.status = status = raw.get("status")
-    if status not in statuses:
+    if not isinstance(status, str) or status not in statuses:
         error("status", f"statement {sid!r}: unknown status {status!r}",
               "use one of: " + ", ".join(sorted(statuses)))
     for key in ("last_update", "deadline"):
@@ -210,7 +231,7 @@ def read_entry(index: int, raw, lines: Lines, display: str, diags: list[Diagnost
             error(key, f"statement {sid!r}: {key} {value!r} is not a valid date",
                   "write the date as YYYY-MM-DD, for example '2021-11-30'")
     entry.measure = measure = raw.get("measure")
-    if measure is not None and measure not in measures:
+    if measure is not None and (not isinstance(measure, str) or measure not in measures):
         error("measure", f"statement {sid!r}: unknown measure {measure!r}",
               "use one of: " + ", ".join(sorted(measures)))
     if "categories" in raw:
@@ -290,7 +311,8 @@ def _read_history(entry: Entry, raw, error, statuses: frozenset) -> None:
             note, url = text_value(item.get("note")), text_value(item.get("url"))
         except (ValueError, TypeError):
             date = None
-        if date is None or item.get("status") not in statuses:
+        status = item.get("status")
+        if date is None or not isinstance(status, str) or status not in statuses:
             error("history", f"statement {entry.id!r}: history entry {n} needs a date "
                              f"(YYYY-MM-DD) and a known status, has {item.get('date')!r} and "
                              f"{item.get('status')!r}", hint)

@@ -124,8 +124,15 @@ def _lint_entry(index: int, entry: dict, add, document_date: dt.date | None,
 def _lint_report(index: int, sid: str, n: int, report: dict, add) -> None:
     title = str(report.get("title") or "").strip()
     url = str(report.get("url") or "").strip()
-    parts = urlsplit(url)
-    if title.lower() in PLACEHOLDER_TITLES or PLACEHOLDER_HOSTS.search(parts.hostname or ""):
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname or ""
+    except ValueError as exc:  # such as an unclosed IPv6 address, 'http://[::1'
+        add(index, "reports", WARNING,
+            f"statement {sid!r}: report {n} url {url!r} is not a valid address ({exc})",
+            "check the address: copy it from the browser's address bar", item=n)
+        return
+    if title.lower() in PLACEHOLDER_TITLES or PLACEHOLDER_HOSTS.search(host):
         add(index, "reports", WARNING,
             f"statement {sid!r}: report {n} looks like a placeholder ({title!r}, {url!r})",
             "replace it with the real report, or remove it", item=n)

@@ -29,7 +29,7 @@ from ..outdir import (
     swap,
     temp_folder,
 )
-from ..package.descriptor import DESCRIPTOR, sha256
+from ..package.descriptor import DESCRIPTOR, sha256, source_date_epoch
 
 VERSION_RE = re.compile(r"(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)")
 SUMS_FILE = "SHA256SUMS"
@@ -40,6 +40,9 @@ ZIP_EPOCH = dt.datetime(1980, 1, 1, tzinfo=dt.timezone.utc)
 # A regular file, rw-r--r--, in the high 16 bits where unzip reads Unix permissions.
 FILE_ATTRIBUTES = (stat.S_IFREG | 0o644) << 16
 ZIP_LEVEL = 9
+# What a previous release's zip may unpack to: far above any real package, far below a bomb.
+MAX_MEMBER_BYTES = 256 << 20
+MAX_ZIP_BYTES = 1 << 30
 
 
 class ReleaseError(PledgepackError):
@@ -79,11 +82,9 @@ def version_key(version: str) -> tuple[int, ...]:
 
 def release_epoch(content: Path) -> int:
     """SOURCE_DATE_EPOCH, else the committer time of the commit being released (HEAD)."""
-    epoch = os.environ.get("SOURCE_DATE_EPOCH")
+    epoch = source_date_epoch()
     if epoch is not None:
-        if not epoch.isdigit():
-            raise ReleaseError(f"SOURCE_DATE_EPOCH={epoch!r} is not a number of seconds")
-        return int(epoch)
+        return epoch
     repo = find_repository(content)
     if repo is None or repo.head is None:
         raise ReleaseError(
@@ -142,25 +143,74 @@ def package_at(repo: Repository, ref: str, work: Path, *, descriptor: Path | Non
 
 
 def package_from_path(path: Path, work: Path) -> Path:
-    """A released package given as a folder or as a zip (extracted into `work`)."""
+    """A released package given as a folder or as a zip (extracted into `work`), checked to be
+    a valid package before anything reads it."""
     if path.is_dir():
         if not (path / DESCRIPTOR).is_file():
             raise ReleaseError(f"{path}: no {DESCRIPTOR} in it; give a released package "
                                "folder or zip")
-        return path
-    if not zipfile.is_zipfile(path):
+        folder = path
+    elif not zipfile.is_zipfile(path):
         raise ReleaseError(f"{path}: neither a folder nor a zip file")
-    target = work / "previous-zip"
-    target.mkdir()
+    else:
+        folder = work / "previous-zip"
+        folder.mkdir()
+        try:
+            extract_package(path, folder)
+        except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, ValueError,
+                NotImplementedError) as exc:
+            raise ReleaseError(f"{path}: the zip cannot be read ({exc})") from None
+    from ..check.validate import validate_package
+
+    report = validate_package(folder, csv_rows=False)
+    if not report.valid:
+        first = report.problems[0]
+        raise ReleaseError(f"{path}: the previous release is not a valid package "
+                           f"({len(report.problems)} problem(s), the first: "
+                           f"{first.message}); give another with --previous")
+    return folder
+
+
+def extract_package(path: Path, target: Path) -> None:
+    """Extract from the zip only what a package declares: its descriptor, then the files its
+    resources name, each within MAX_MEMBER_BYTES and all within MAX_ZIP_BYTES, read with a
+    counter (the sizes a zip states can lie)."""
     with zipfile.ZipFile(path) as archive:
-        for name in archive.namelist():
-            # Never write outside the target, whatever the archive claims.
-            if name.startswith("/") or ".." in Path(name).parts:
-                raise ReleaseError(f"{path}: entry {name!r} points outside the archive")
-        archive.extractall(target)
-    if not (target / DESCRIPTOR).is_file():
-        raise ReleaseError(f"{path}: no {DESCRIPTOR} at the top of the zip")
-    return target
+        members = {info.filename: info for info in archive.infolist() if not info.is_dir()}
+        if DESCRIPTOR not in members:
+            raise ReleaseError(f"{path}: no {DESCRIPTOR} at the top of the zip")
+        budget = [MAX_ZIP_BYTES]
+        raw = _read_member(archive, members[DESCRIPTOR], path, budget)
+        (target / DESCRIPTOR).write_bytes(raw)
+        try:
+            meta = json.loads(raw)
+            declared = sorted({r["path"] for r in meta["resources"]
+                               if isinstance(r.get("path"), str)})
+        except (ValueError, KeyError, TypeError, AttributeError):
+            return  # the validation that follows says what is wrong with it
+        for name in declared:
+            # Never write outside the target, whatever the descriptor claims.
+            if name.startswith("/") or ".." in Path(name).parts or name not in members:
+                continue
+            destination = target / name
+            destination.parent.mkdir(parents=True, exist_ok=True)
+            destination.write_bytes(_read_member(archive, members[name], path, budget))
+
+
+def _read_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo, path: Path,
+                 budget: list[int]) -> bytes:
+    limit = min(MAX_MEMBER_BYTES, budget[0])
+    chunks, size = [], 0
+    with archive.open(info) as member:
+        while chunk := member.read(1 << 20):
+            size += len(chunk)
+            if size > limit:
+                raise ReleaseError(
+                    f"{path}: {info.filename} unpacks to more than {limit // (1 << 20)} MiB; "
+                    "that is no package this tool released")
+            chunks.append(chunk)
+    budget[0] -= size
+    return b"".join(chunks)
 
 
 def find_previous(given: str | None, content: Path, version: str, work: Path, *,
@@ -210,8 +260,14 @@ def check_version_unused(version: str, new: dict, content: Path, out: Path, work
         others.append((f"tag {tag}", _descriptor(folder)))
     old_zip = out / zip_name
     if old_zip.is_file():
-        with zipfile.ZipFile(old_zip) as archive:
-            others.append((str(old_zip), json.loads(archive.read(DESCRIPTOR))))
+        try:
+            with zipfile.ZipFile(old_zip) as archive:
+                meta = json.loads(_read_member(archive, archive.getinfo(DESCRIPTOR), old_zip,
+                                               [MAX_MEMBER_BYTES]))
+            others.append((str(old_zip), meta if isinstance(meta, dict) else {}))
+        except (zipfile.BadZipFile, KeyError, ValueError, EOFError) as exc:
+            raise ReleaseError(f"{old_zip}: an earlier zip of version {version} that cannot be "
+                               f"read ({exc}); remove it, or release another version") from None
     if previous and previous.version == version:
         others.append((previous.label, _descriptor(previous.folder)))
     ours = data_hashes(new)
