@@ -13,6 +13,7 @@ from pathlib import Path
 
 from ..errors import ERROR, WARNING, Diagnostic
 from ..schema import LIST_DELIMITER
+from .links import ANCHOR_ID_RE, ANCHOR_RE, SPACE_RE, fragment_links, plain
 from .yamltext import (
     URI_RE,
     Lines,
@@ -28,15 +29,11 @@ from .yamltext import (
     text_value,
 )
 
-# [text](#id): the text may span lines but holds no brackets; the id holds no
-# whitespace or parentheses.
-ANCHOR_RE = re.compile(r"\[([^\[\]]*)\]\(#([^()\s]+)\)")
 # ](word): a link whose target is a bare word, most likely an anchor without "#".
 BROKEN_ANCHOR_RE = re.compile(r"\]\(([^\s()#/:.?=&]+)\)")
 NUMBER_RE = re.compile(r"^\s*([0-9]+(?:\.[0-9]+)*)\.?\s")
 # A title numbered in other digits (Arabic-Indic, full-width): \d matches those too.
 OTHER_DIGITS_RE = re.compile(r"\s*(?![0-9])\d")
-SPACE_RE = re.compile(r"\s+")
 
 STATEMENT_KEYS = frozenset({"id", "summary", "status", "last_update", "deadline", "categories",
                             "reports", "responsible", "measure", "history"})
@@ -211,6 +208,12 @@ def read_entry(index: int, raw, lines: Lines, display: str, diags: list[Diagnost
         return None
     entry = Entry(index=index, id=nfc(sid.strip()))
     sid = entry.id
+    if not ANCHOR_ID_RE.fullmatch(sid):
+        # Ids go into page addresses, code spans and file names downstream: only what can be
+        # an anchor is safe there.
+        error("id", f"id {sid!r} cannot be used as an anchor",
+              "use letters, digits, '-', '_', '.' or ':'; no white space or ()[]#/?\"'<>\\`")
+        return None
     errors = len(diags)
     for key in ("summary", "responsible"):
         try:
@@ -326,16 +329,26 @@ def _read_history(entry: Entry, raw, error, statuses: frozenset) -> None:
 
 
 def find_anchors(text: str, body_start: int, display: str,
-                  diags: list[Diagnostic]) -> list[tuple[str, str, int, int]]:
-    """(id, quote, line, col) of every [text](#id) in the body, in order."""
+                  diags: list[Diagnostic]) -> list[tuple[str, str, int, int | None]]:
+    """(id, quote, line, col) of every link to a fragment in the body, in order: with the
+    regular expression for plain bodies, else with CommonMark (see links.py)."""
     anchors = []
-    line, last = text.count("\n", 0, body_start) + 1, body_start
-    for match in ANCHOR_RE.finditer(text, body_start):
-        start = match.start()
-        line += text.count("\n", last, start)
-        last = start
-        col = start - text.rfind("\n", 0, start)
-        anchors.append((nfc(match.group(2)), SPACE_RE.sub(" ", match.group(1)).strip(), line, col))
+    first_line = text.count("\n", 0, body_start) + 1
+    body = text[body_start:]
+    if plain(body):
+        line, last = first_line, body_start
+        for match in ANCHOR_RE.finditer(text, body_start):
+            start = match.start()
+            line += text.count("\n", last, start)
+            last = start
+            col = start - text.rfind("\n", 0, start)
+            anchors.append((nfc(match.group(2)), SPACE_RE.sub(" ", match.group(1)).strip(),
+                            line, col))
+    else:
+        found, problems = fragment_links(body, first_line)
+        anchors = [(nfc(sid), quote, line, col) for sid, quote, line, col in found]
+        diags.extend(Diagnostic(display, line, WARNING, message, hint, col)
+                     for line, col, message, hint in problems)
     if "](" in text:
         for match in BROKEN_ANCHOR_RE.finditer(text, body_start):
             start = match.start()
