@@ -39,13 +39,19 @@ def statement_timeline(db: Path, statement_id: str) -> tuple[list[str], list[tup
     return columns, rows
 
 
-def run_query(db: Path, sql: str, params: list | None = None) -> tuple[list[str], list[tuple]]:
+def run_query(db: Path, sql: str, params: list | None = None, *,
+              allow_external: bool = False) -> tuple[list[str], list[tuple]]:
+    """Run `sql` on the database, opened read-only. Unless `allow_external`, DuckDB's external
+    access is off for the connection (and cannot be switched back on by the query): no
+    `COPY ... TO` a file, no `ATTACH`, no reading other files, no extensions, no network. The
+    package's own tables are inside the database file and need none of it."""
     import duckdb
 
     if not db.is_file():
         raise QueryError(f"{db}: no such database file")
+    config = {} if allow_external else {"enable_external_access": False}
     try:
-        con = duckdb.connect(str(db), read_only=True)
+        con = duckdb.connect(str(db), read_only=True, config=config)
     except duckdb.Error as exc:
         raise QueryError(f"{db}: cannot open: {exc}") from None
     try:
@@ -53,6 +59,11 @@ def run_query(db: Path, sql: str, params: list | None = None) -> tuple[list[str]
         if cursor.description is None:
             return [], []
         return [d[0] for d in cursor.description], cursor.fetchall()
+    except duckdb.PermissionException as exc:
+        hint = "" if allow_external else (
+            "; queries cannot reach files, other databases or the network unless you pass "
+            "--allow-external-access")
+        raise QueryError(f"query failed: {exc}{hint}") from None
     except duckdb.Error as exc:
         raise QueryError(f"query failed: {exc}") from None
     finally:
