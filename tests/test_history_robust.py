@@ -37,6 +37,8 @@ TRICKY = {
         "    measure: law\n",
         "    measure: law\n    history:\n      - date: 2020-01-01\n        status: [broken]\n"),
 }
+TRICKY["empty anchor text and no summary"] = (
+    "---\nstatements:\n  - id: '0'\n    status: broken\ntitle: 'T'\n---\n[ ](#0)\n")
 TRICKY["two statements keys"] = CHAPTER.replace("published: true\n",
                                                 "published: true\nstatements: []\n")
 

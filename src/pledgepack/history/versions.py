@@ -38,7 +38,7 @@ class VersionParser:
         self.entries: dict[str, object] = {}
         self.heads: dict[str, bool] = {}
         # Keyed by a digest: bodies are large, and many versions share one.
-        self.anchors: dict[bytes, list[str]] = {}
+        self.anchors: dict[bytes, dict[str, str]] = {}
 
     def parse(self, raw: bytes, path: str) -> Statements | str:
         try:
@@ -102,20 +102,24 @@ class VersionParser:
             self.entries[chunk] = found
         return self.entries[chunk]
 
-    def anchor_ids(self, body: str) -> list[str]:
-        """The ids the build's own anchor reader finds in the body, first use first."""
+    def anchor_ids(self, body: str) -> dict[str, str]:
+        """{id: text of its first anchor} as the build's own anchor reader finds them."""
         key = hashlib.blake2b(body.encode("utf-8"), digest_size=20).digest()
         if key not in self.anchors:
-            self.anchors[key] = list(dict.fromkeys(a[0] for a in find_anchors(body, 0, "", [])))
+            quotes: dict[str, str] = {}
+            for sid, quote, _, _ in find_anchors(body, 0, "", []):
+                quotes.setdefault(sid, quote)
+            self.anchors[key] = quotes
         return self.anchors[key]
 
-    def merge(self, entries: list, anchors: list[str], raw: bytes, path: str) -> Statements | str:
+    def merge(self, entries: list, anchors: dict[str, str], raw: bytes,
+              path: str) -> Statements | str:
         """As chapter._merge: entries by id, then anchors without an entry; the build's errors
         (a duplicate id, an entry with neither summary nor anchor) send the version to whole()."""
         statements: Statements = {}
-        anchored = set(anchors)
         for entry in entries:
-            if entry.id in statements or (entry.summary is None and entry.id not in anchored):
+            # As the build: the summary is the entry's, else the first anchor's text.
+            if entry.id in statements or (entry.summary is None and not anchors.get(entry.id)):
                 return self.whole(raw, path)
             statements[entry.id] = (entry.status, entry.last_update)
         for sid in anchors:
