@@ -21,7 +21,7 @@ SITE := site
 SITE_URL ?=
 REPOSITORY_URL ?=
 
-.PHONY: help setup build test bench validate release clean
+.PHONY: help setup build test fuzz bench validate release clean
 
 help: ## List the targets
 	@grep -E '^[a-z][a-z.-]*:.*## ' $(MAKEFILE_LIST) | \
@@ -67,6 +67,14 @@ release: $(BIN)/pledgepack ## Cut release VERSION into dist/ (zip, SHA256SUMS, R
 test: $(BIN)/pledgepack $(COMPAT)/bin/python $(CFF)/bin/cffconvert ## Set up and run the tests
 	PLEDGEPACK_DUCKDB14_PYTHON=$(CURDIR)/$(COMPAT)/bin/python \
 		PLEDGEPACK_CFFCONVERT=$(CURDIR)/$(CFF)/bin/cffconvert $(BIN)/python -m pytest
+
+# make fuzz [FUZZ_EXAMPLES=3000]: the property suite with many examples per property, and
+# the kill test of build and release at random moments, with hypothesis' statistics.
+FUZZ_EXAMPLES ?= 3000
+fuzz: $(BIN)/pledgepack ## Run the property suite long (FUZZ_EXAMPLES per property) and the random-kill test
+	PLEDGEPACK_HYPOTHESIS_PROFILE=fuzz PLEDGEPACK_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) \
+		PLEDGEPACK_FUZZ_KILLS=40 $(BIN)/python -m pytest -q -p no:cacheprovider \
+		--hypothesis-show-statistics tests/test_properties.py tests/test_kills.py
 
 bench: $(BIN)/pledgepack ## Time the build (100k statements), history walk, lint, release, exports and site (needs ../shared/bench)
 	$(BIN)/pip install --quiet --disable-pip-version-check -e '.[test,bench]'

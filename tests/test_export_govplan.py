@@ -68,7 +68,7 @@ def _statements() -> str:
       last_update: 2022-02-02
       measure: law
     """, """
-    - id: ziel/2025,a
+    - id: ziel-2025,a
       summary: Ziel mit Zeichen
       status: not_implemented
     """]
@@ -78,7 +78,7 @@ def _statements() -> str:
 @pytest.fixture
 def package(tmp_path, run) -> Path:
     ids = ["lang", "doppelt-a", "doppelt-b", "ausbauBSI", "ausbaubsi", "verschlüsselung",
-           "ziel/2025,a", *DEADLINES]
+           "ziel-2025,a", *DEADLINES]
     body = " ".join(f"[Zitat {i} im Text](#{i})" for i in ids) + "\n"
     content = make_document(tmp_path / "content", chapters={
         "1-kapitel.md": chapter(_statements(), body)})
@@ -138,7 +138,7 @@ def test_the_importer_takes_every_pledge_without_loss(package, tmp_path, run):
     # What it cannot carry is said, on stderr and in the README.
     readme = (out / "README.md").read_text(encoding="utf-8")
     assert f"import_govplan {GOV} mapping.json plans.csv" in readme
-    assert "2023-05-15" in readme and "ziel/2025,a" in readme
+    assert "2023-05-15" in readme and "ziel-2025,a" in readme
     assert "note: testland-2024/krumm: deadline 2023-05-15" in result.stderr
     # Running the import again updates the same plans.
     run_import(store, GOV, out / "mapping.json", out / "plans.csv")

@@ -238,7 +238,7 @@ def test_summaries_round_trip_exactly(tmp_path, summary):
     assert front_matter(path.read_text("utf-8"))["statements"][0]["summary"] == summary
 
 
-@pytest.mark.parametrize("sid", ["true", "1.10", "2024-01-01", "a:b", "x#y", "'q'", "ab\u00fc"])
+@pytest.mark.parametrize("sid", ["true", "1.10", "2024-01-01", "a:b", "ab\u00fc", "1_000", "no"])
 def test_ids_round_trip_exactly(tmp_path, sid):
     path = write(tmp_path / "chapter.md", f"---\ntitle: x\n---\n[Text](#{sid})\n")
 
@@ -246,6 +246,17 @@ def test_ids_round_trip_exactly(tmp_path, sid):
 
     assert front_matter(path.read_text("utf-8"))["statements"][0]["id"] == sid
     assert result.added == [sid]
+
+
+@pytest.mark.parametrize("sid", ["x#y", "'q'", 'a"b', "a/b", "a?b", "a[1]"])
+def test_ids_that_cannot_be_anchors_are_not_added(tmp_path, sid):
+    text = f"---\ntitle: x\n---\n[Text](#{sid})\n"
+    path = write(tmp_path / "chapter.md", text)
+
+    [result] = sync_files([path], DATE)
+
+    assert result.added == []
+    assert path.read_text("utf-8") == text
 
 
 def test_ids_are_nfc_and_an_empty_anchor_text_gives_the_id_as_summary(tmp_path):

@@ -1,14 +1,14 @@
 """The build: content -> model -> tables -> files -> package -> validation -> views, then swap.
 
-Everything is written into a temporary folder beside the target and swapped
-in only after validation, so a failed build leaves the previous output as it was.
+Everything is written into a temporary folder beside the target and swapped in atomically
+only after validation (see outdir.py), so a failed or killed build leaves the previous output
+as it was.
 """
 from __future__ import annotations
 
 import gc
 import os
 import shutil
-import tempfile
 import time
 from collections.abc import Callable
 from contextlib import contextmanager
@@ -17,12 +17,18 @@ from pathlib import Path
 
 from .check.validate import Report, validate_package
 from .content.folder import read_content
-from .errors import ERROR, WARNING, ContentError, Diagnostic, PackageInvalid, PledgepackError
+from .errors import ERROR, WARNING, ContentError, Diagnostic, PackageInvalid
 from .history.gitio import cache_folder, find_repository
 from .history.timeline import merge_history
 from .history.walk import GitHistory, document_folders
 from .history.walk import git_history as read_git_history
-from .package.descriptor import DESCRIPTOR, build_descriptor, created_timestamp, write_descriptor
+from .outdir import OutputError, check_target, kill_point, locked, mark, swap, temp_folder
+from .package.descriptor import (
+    build_descriptor,
+    created_timestamp,
+    source_date_epoch,
+    write_descriptor,
+)
 from .package.tables import build_tables
 from .package.writers import write_tables
 from .query.views import write_database, write_views_sql
@@ -48,25 +54,6 @@ class BuildResult:
 
 def default_jobs() -> int:
     return max(1, min(2, os.cpu_count() or 1))
-
-
-def _check_target(out: Path) -> None:
-    """Refuse to replace a folder that is not an earlier build: it may hold someone's files."""
-    if out.exists() and (not out.is_dir() or (any(out.iterdir())
-                                              and not (out / DESCRIPTOR).is_file())):
-        raise PledgepackError(
-            f"{out}: exists and is not a pledgepack build (no {DESCRIPTOR}); refusing to "
-            "replace it. Choose another --out, or remove it yourself.")
-
-
-def _swap(tmp: Path, out: Path) -> None:
-    if out.exists():
-        old = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}.old-"))
-        os.rename(out, old / out.name)
-        os.rename(tmp, out)
-        shutil.rmtree(old)
-    else:
-        os.rename(tmp, out)
 
 
 @contextmanager
@@ -116,49 +103,68 @@ def build(content: Path | str = "content", out: Path | str = "dist", *,
     jobs = jobs or default_jobs()
     phases = _Phases(progress)
     schema = PackageSchema.load(descriptor)
-    _check_target(out)
-    with _no_cyclic_gc():
-        model = phases.run("parse", read_content, content, schema,
-                           include_unpublished=include_unpublished, document_id=document_id,
-                           document_title=document_title, jobs=jobs, progress=progress)
-        diagnostics = list(model.diagnostics)
-        if strict and diagnostics:
-            raise ContentError([Diagnostic(d.path, d.line, ERROR, d.message, d.hint, d.col)
-                                for d in diagnostics])
-        notes: list[str] = []
-        history = None
-        if git_history:
-            history = phases.run("history", _git_history, content, schema, document_id,
-                                 allow_shallow, progress, notes)
-        else:
-            notes.append("--no-git-history: status_history holds one snapshot row per statement")
-        rows = (merge_history(model, history.with_dates if history else None)
-                if history or model.recorded else None)
-        tables = phases.run("tables", build_tables, schema, model, rows)
-        out.parent.mkdir(parents=True, exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}.tmp-"))
-        try:
-            os.chmod(tmp, 0o755)
-            paths = phases.run("write", write_tables, tables, tmp)
-            package = build_descriptor(schema, paths, tmp, model, created_timestamp(content),
-                                       version=version, history_note=_history_note(history))
-            phases.run("write", write_descriptor, package, tmp)
-            report = phases.run("validate", validate_package, tmp, jobs=jobs,
-                                csv_rows=full_validation)
-            if not report.valid:
-                report.folder = f"{out} (the new build, not swapped in)"
-                raise PackageInvalid(report)
-            phases.run("duckdb", write_views_sql, schema, tmp)
-            phases.run("duckdb", write_database, schema, tmp,
-                       {name: p["parquet"] for name, p in paths.items()})
-            _swap(tmp, out)
-        except BaseException:
-            shutil.rmtree(tmp, ignore_errors=True)
-            raise
+    source_date_epoch()  # a malformed one fails before any work
+    check_target(out, content)
+    try:
+        with locked(out), _no_cyclic_gc():
+            report, tables, diagnostics, notes, history = _run(
+                content, out, schema, phases, include_unpublished=include_unpublished,
+                strict=strict, document_id=document_id, document_title=document_title,
+                jobs=jobs, git_history=git_history, allow_shallow=allow_shallow,
+                full_validation=full_validation, version=version, progress=progress)
+    except OSError as exc:
+        raise OutputError(f"{out}: could not write the new package ({exc.strerror or exc}); "
+                          f"{out} left as it was") from None
     report.folder = str(out)
     counts = {name: table.num_rows for name, table in tables.items()}
     return BuildResult(out=out, counts=counts, diagnostics=diagnostics, report=report,
                        timings=phases.timings, notes=notes, history=history)
+
+
+def _run(content: Path, out: Path, schema: PackageSchema, phases: _Phases, *,
+         include_unpublished: bool, strict: bool, document_id: str | None,
+         document_title: str | None, jobs: int, git_history: bool, allow_shallow: bool,
+         full_validation: bool, version: str | None, progress: Progress | None):
+    """The build proper, under the lock on `out`."""
+    model = phases.run("parse", read_content, content, schema,
+                       include_unpublished=include_unpublished, document_id=document_id,
+                       document_title=document_title, jobs=jobs, progress=progress)
+    diagnostics = list(model.diagnostics)
+    if strict and diagnostics:
+        raise ContentError([Diagnostic(d.path, d.line, ERROR, d.message, d.hint, d.col)
+                            for d in diagnostics])
+    notes: list[str] = []
+    history = None
+    if git_history:
+        history = phases.run("history", _git_history, content, schema, document_id,
+                             allow_shallow, progress, notes)
+    else:
+        notes.append("--no-git-history: status_history holds one snapshot row per statement")
+    rows = (merge_history(model, history.with_dates if history else None)
+            if history or model.recorded else None)
+    tables = phases.run("tables", build_tables, schema, model, rows)
+    tmp = temp_folder(out, "tmp")
+    try:
+        os.chmod(tmp, 0o755)
+        mark(tmp)
+        paths = phases.run("write", write_tables, tables, tmp)
+        kill_point("written")
+        package = build_descriptor(schema, paths, tmp, model, created_timestamp(content),
+                                   version=version, history_note=_history_note(history))
+        phases.run("write", write_descriptor, package, tmp)
+        report = phases.run("validate", validate_package, tmp, jobs=jobs,
+                            csv_rows=full_validation)
+        if not report.valid:
+            report.folder = f"{out} (the new build, not swapped in)"
+            raise PackageInvalid(report)
+        phases.run("duckdb", write_views_sql, schema, tmp)
+        phases.run("duckdb", write_database, schema, tmp,
+                   {name: p["parquet"] for name, p in paths.items()})
+        swap(tmp, out)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return report, tables, diagnostics, notes, history
 
 
 def _git_history(content: Path, schema: PackageSchema, document_id: str | None,

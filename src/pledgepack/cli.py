@@ -459,11 +459,15 @@ def _print_result(fetch, db: Path | None, fmt: str) -> None:
 @cli.command()
 @click.argument("sql")
 @database_options
-def query(sql, db, fmt):
+@click.option("--allow-external-access", "allow_external", is_flag=True,
+              help="Let the query read and write files, attach databases and load extensions "
+                   "(off by default: the database is opened read-only and sealed).")
+def query(sql, db, fmt, allow_external):
     """Run SQL against the package's DuckDB views and print the result."""
     from .query.run import run_query
 
-    _print_result(lambda database: run_query(database, sql), db, fmt)
+    _print_result(lambda database: run_query(database, sql, allow_external=allow_external),
+                  db, fmt)
 
 
 @cli.command()

@@ -22,6 +22,9 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import duckdb
+from pyarrow import ArrowException
+
 from ..package.descriptor import DESCRIPTOR, sha256
 
 # Below this many CSV bytes, worker processes cost more than they save.
@@ -110,9 +113,15 @@ def validate_package(folder: Path | str, *, jobs: int = 2, csv_rows: bool = True
     pass over the CSV rows (see the module's docstring for why that still proves them)."""
     started = time.perf_counter()
     folder = Path(folder)
+    if folder.name == DESCRIPTOR and folder.is_file():
+        folder = folder.parent  # the descriptor given for its package
     report = Report(folder=str(folder), csv_rows=csv_rows)
     problem = report.problems.append
     path = folder / DESCRIPTOR
+    if folder.exists() and not folder.is_dir():
+        problem(Problem("descriptor", None, f"{folder} is a file, not a package folder: give "
+                        f"the folder that holds {DESCRIPTOR}"))
+        return report
     try:
         descriptor = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
@@ -121,6 +130,12 @@ def validate_package(folder: Path | str, *, jobs: int = 2, csv_rows: bool = True
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         problem(Problem("descriptor", None, f"{path} is not valid JSON: {exc}"))
         return report
+    except OSError as exc:
+        problem(Problem("descriptor", None, f"{path} cannot be read: {exc.strerror}"))
+        return report
+    if not isinstance(descriptor, dict):
+        problem(Problem("descriptor", None, f"{path} is not a JSON object"))
+        return report
     clock = _Clock(report.timings)
     with clock("descriptor"):
         from frictionless import Package
@@ -128,8 +143,24 @@ def validate_package(folder: Path | str, *, jobs: int = 2, csv_rows: bool = True
         for error in Package.validate_descriptor(descriptor, basepath=str(folder)).flatten(
                 ["type", "message"]):
             problem(Problem(error[0], None, error[1]))
+    if report.problems:
+        # The checks of files and data read the descriptor's resources, paths and schemas;
+        # with a malformed descriptor they would check something else than it says.
+        report.seconds = time.perf_counter() - started
+        return report
     if descriptor.get("$schema") != "https://datapackage.org/profiles/2.0/datapackage.json":
         problem(Problem("descriptor", None, "not declared as Data Package v2 ($schema)"))
+    try:
+        return _check_data(folder, descriptor, report, jobs, csv_rows, clock, started)
+    except (OSError, ArrowException, duckdb.Error) as exc:
+        problem(Problem("data", None, f"a data file cannot be read: {exc}"))
+        report.seconds = time.perf_counter() - started
+        return report
+
+
+def _check_data(folder: Path, descriptor: dict, report: Report, jobs: int, csv_rows: bool,
+                clock, started: float) -> Report:
+    problem = report.problems.append
     resources = [r for r in descriptor.get("resources", []) if isinstance(r, dict)]
     with clock("files"):
         files = _check_files(folder, resources, report)

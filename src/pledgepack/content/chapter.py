@@ -13,11 +13,15 @@ from pathlib import Path
 
 from ..errors import ERROR, WARNING, Diagnostic
 from ..schema import LIST_DELIMITER
+from .links import ANCHOR_ID_RE, ANCHOR_RE, SPACE_RE, fragment_links, plain
 from .yamltext import (
     URI_RE,
     Lines,
     YamlProblem,
+    bool_value,
+    conflict_line,
     decode,
+    int_value,
     load_yaml,
     nfc,
     parse_date,
@@ -25,13 +29,11 @@ from .yamltext import (
     text_value,
 )
 
-# [text](#id): the text may span lines but holds no brackets; the id holds no
-# whitespace or parentheses.
-ANCHOR_RE = re.compile(r"\[([^\[\]]*)\]\(#([^()\s]+)\)")
 # ](word): a link whose target is a bare word, most likely an anchor without "#".
 BROKEN_ANCHOR_RE = re.compile(r"\]\(([^\s()#/:.?=&]+)\)")
-NUMBER_RE = re.compile(r"^\s*(\d+(?:\.\d+)*)\.?\s")
-SPACE_RE = re.compile(r"\s+")
+NUMBER_RE = re.compile(r"^\s*([0-9]+(?:\.[0-9]+)*)\.?\s")
+# A title numbered in other digits (Arabic-Indic, full-width): \d matches those too.
+OTHER_DIGITS_RE = re.compile(r"\s*(?![0-9])\d")
 
 STATEMENT_KEYS = frozenset({"id", "summary", "status", "last_update", "deadline", "categories",
                             "reports", "responsible", "measure", "history", "govplan_status",
@@ -98,6 +100,12 @@ def parse_chapter(raw: bytes, path: Path, display: str, relpath: str, document_i
     text = decode(raw, display, diags)
     if text is None:
         return result
+    conflict = conflict_line(text)
+    if conflict is not None:
+        diags.append(Diagnostic(display, conflict, ERROR, "unresolved merge conflict",
+                                "keep one side between the <<<<<<< and >>>>>>> lines and "
+                                "delete the marker lines"))
+        return result
     parts = split_front_matter(text)
     if parts is None:
         diags.append(Diagnostic(display, 1, ERROR, "no YAML front matter",
@@ -117,7 +125,10 @@ def parse_chapter(raw: bytes, path: Path, display: str, relpath: str, document_i
         diags.append(Diagnostic(display, fm_line, ERROR, "front matter is not a mapping of keys",
                                 "write the front matter as 'key: value' lines"))
         return result
-    result.unpublished = meta.get("published") is False
+    try:
+        result.unpublished = not bool_value(meta.get("published"), True)
+    except ValueError:
+        result.unpublished = False  # section_row reports the value
     section = section_row(meta, lines, display, relpath, document_id, body, diags)
     entries = _entries(meta, lines, display, diags, statuses, measures)
     anchors = find_anchors(text, body_start, display, diags)
@@ -144,10 +155,14 @@ def section_row(meta: dict, lines: Lines, display: str, relpath: str, document_i
         diags.append(Diagnostic(display, lines.first_line, ERROR, "the chapter has no title",
                                 "add 'title: \"2.2 Digitales\"' to the front matter"))
     order = meta.get("order")
-    if order is not None and (isinstance(order, bool) or not isinstance(order, int)):
+    try:
+        order = int_value(order)
+    except ValueError:
         bad("order", f"'order' must be a whole number, not {order!r}", "write for example 'order: 3'")
-    published = meta.get("published", True)
-    if not isinstance(published, bool):
+    published = meta.get("published")
+    try:
+        published = bool_value(published, True)
+    except ValueError:
         bad("published", f"'published' must be true or false, not {published!r}",
             "write 'published: true' or 'published: false'")
     redirect = values.get("redirect_url")
@@ -155,6 +170,10 @@ def section_row(meta: dict, lines: Lines, display: str, relpath: str, document_i
         bad("redirect_url", f"redirect_url {redirect!r} is not a full URL",
             "write the full address, starting with https://")
     match = NUMBER_RE.match(title or "")
+    if match is None and OTHER_DIGITS_RE.match(title or ""):
+        diags.append(Diagnostic(display, lines.key("title"), WARNING,
+                                f"title {title!r} is numbered in digits other than 0-9, so the "
+                                "section has no number", "write the number with the digits 0-9"))
     stem = nfc(Path(relpath).stem)
     return (f"{document_id}/{stem}", document_id, title, match.group(1) if match else None,
             values.get("section"), order, published, values.get("redirect_url"), relpath,
@@ -203,14 +222,22 @@ def read_entry(index: int, raw, lines: Lines, display: str, diags: list[Diagnost
         return None
     entry = Entry(index=index, id=nfc(sid.strip()))
     sid = entry.id
+    if not ANCHOR_ID_RE.fullmatch(sid):
+        # Ids go into page addresses, code spans and file names downstream: only what can be
+        # an anchor is safe there.
+        error("id", f"id {sid!r} cannot be used as an anchor",
+              "use letters, digits, '-', '_', '.' or ':'; no white space or ()[]#/?\"'<>\\`")
+        return None
     errors = len(diags)
-    try:
-        entry.summary = text_value(raw.get("summary"))
-        entry.responsible = text_value(raw.get("responsible"))
-    except TypeError as exc:
-        error("summary", f"statement {sid!r}: {exc}", "summary and responsible are text")
+    for key in ("summary", "responsible"):
+        try:
+            setattr(entry, key, text_value(raw.get(key)))
+        except TypeError:
+            error(key, f"statement {sid!r}: '{key}' must be text, not {raw.get(key)!r}",
+                  f"write '{key}: ...' on one line, quoted if it holds ': ' or starts with "
+                  "a bracket")
     entry.status = status = raw.get("status")
-    if status not in statuses:
+    if not isinstance(status, str) or status not in statuses:
         error("status", f"statement {sid!r}: unknown status {status!r}",
               "use one of: " + ", ".join(sorted(statuses)))
     for key in ("last_update", "deadline"):
@@ -221,10 +248,10 @@ def read_entry(index: int, raw, lines: Lines, display: str, diags: list[Diagnost
             error(key, f"statement {sid!r}: {key} {value!r} is not a valid date",
                   "write the date as YYYY-MM-DD, for example '2021-11-30'")
     entry.measure = measure = raw.get("measure")
-    if measure is not None and measure not in measures:
+    if measure is not None and (not isinstance(measure, str) or measure not in measures):
         error("measure", f"statement {sid!r}: unknown measure {measure!r}",
               "use one of: " + ", ".join(sorted(measures)))
-    entry.govplan_status, entry.rating = raw.get("govplan_status"), raw.get("rating")
+    entry.govplan_status, entry.rating = raw.get("govplan_status"), _rating(raw.get("rating"))
     if not _govplan_ok(entry.govplan_status, entry.rating):
         error("govplan_status" if "govplan_status" in raw else "rating",
               f"statement {sid!r}: govplan_status {entry.govplan_status!r} or rating "
@@ -245,6 +272,13 @@ def read_entry(index: int, raw, lines: Lines, display: str, diags: list[Diagnost
 
 _GOVPLAN_HINT = ("govplan_status is one of " + ", ".join(sorted(GOVPLAN_STATUSES))
                  + "; rating a whole number from 1 to 5")
+
+
+def _rating(value):
+    """A rating as a number: plain YAML values stay text, so `rating: 3` reads as "3"."""
+    if isinstance(value, str) and value.isascii() and value.isdigit():
+        return int(value)
+    return value
 
 
 def _govplan_ok(status, rating) -> bool:
@@ -316,7 +350,8 @@ def _read_history(entry: Entry, raw, error, statuses: frozenset) -> None:
             note, url = text_value(item.get("note")), text_value(item.get("url"))
         except (ValueError, TypeError):
             date = None
-        if date is None or item.get("status") not in statuses:
+        status = item.get("status")
+        if date is None or not isinstance(status, str) or status not in statuses:
             error("history", f"statement {entry.id!r}: history entry {n} needs a date "
                              f"(YYYY-MM-DD) and a known status, has {item.get('date')!r} and "
                              f"{item.get('status')!r}", hint)
@@ -326,28 +361,38 @@ def _read_history(entry: Entry, raw, error, statuses: frozenset) -> None:
                              f"({url!r})", "write the full address, starting with https://")
             return
         source = item.get("source", "front_matter")
-        if source not in HISTORY_SOURCES or not _govplan_ok(item.get("govplan_status"),
-                                                            item.get("rating")):
+        rating = _rating(item.get("rating"))
+        if source not in HISTORY_SOURCES or not _govplan_ok(item.get("govplan_status"), rating):
             error("history", f"statement {entry.id!r}: history entry {n} has an unusable "
                              f"source, govplan_status or rating", hint_all + "; source is "
                              "front_matter or govplan; " + _GOVPLAN_HINT)
             return
         events.append((date, item["status"], note, url, source, item.get("govplan_status"),
-                       item.get("rating")))
+                       rating))
     entry.history = tuple(events)
 
 
 def find_anchors(text: str, body_start: int, display: str,
-                  diags: list[Diagnostic]) -> list[tuple[str, str, int, int]]:
-    """(id, quote, line, col) of every [text](#id) in the body, in order."""
+                  diags: list[Diagnostic]) -> list[tuple[str, str, int, int | None]]:
+    """(id, quote, line, col) of every link to a fragment in the body, in order: with the
+    regular expression for plain bodies, else with CommonMark (see links.py)."""
     anchors = []
-    line, last = text.count("\n", 0, body_start) + 1, body_start
-    for match in ANCHOR_RE.finditer(text, body_start):
-        start = match.start()
-        line += text.count("\n", last, start)
-        last = start
-        col = start - text.rfind("\n", 0, start)
-        anchors.append((nfc(match.group(2)), SPACE_RE.sub(" ", match.group(1)).strip(), line, col))
+    first_line = text.count("\n", 0, body_start) + 1
+    body = text[body_start:]
+    if plain(body):
+        line, last = first_line, body_start
+        for match in ANCHOR_RE.finditer(text, body_start):
+            start = match.start()
+            line += text.count("\n", last, start)
+            last = start
+            col = start - text.rfind("\n", 0, start)
+            anchors.append((nfc(match.group(2)), SPACE_RE.sub(" ", match.group(1)).strip(),
+                            line, col))
+    else:
+        found, problems = fragment_links(body, first_line)
+        anchors = [(nfc(sid), quote, line, col) for sid, quote, line, col in found]
+        diags.extend(Diagnostic(display, line, WARNING, message, hint, col)
+                     for line, col, message, hint in problems)
     if "](" in text:
         for match in BROKEN_ANCHOR_RE.finditer(text, body_start):
             start = match.start()

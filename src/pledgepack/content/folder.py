@@ -6,6 +6,7 @@ folder of chapters (a Jekyll tracker's `_chapters/`) is one document too.
 from __future__ import annotations
 
 import gc
+import os
 import re
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
@@ -20,6 +21,7 @@ from .metadata import read_metadata
 from .yamltext import (
     Lines,
     YamlProblem,
+    conflict_line,
     decode,
     load_yaml,
     nfc,
@@ -33,7 +35,8 @@ DOCUMENT_KEYS = {"title", "kind", "jurisdiction", "parties", "date", "source_url
                  "license", "license_note"}
 # What the package says where a document's source does not say.
 NOT_STATED = "not stated"
-ID_RE = re.compile(r"^[a-z0-9][a-z0-9._-]*$")
+# Matched whole (fullmatch): "$" would let a trailing newline through.
+ID_RE = re.compile(r"[a-z0-9][a-z0-9._-]*")
 URL_RE = re.compile(r"^https?://\S+$")
 # Below this many chapters a worker pool costs more than it saves.
 PARALLEL_MIN_FILES = 64
@@ -115,17 +118,37 @@ class _Reader:
         return sources
 
     def _chapter_files(self, folder: Path) -> list[Path]:
-        files = []
+        files, stems = [], {}
         for path in sorted(folder.iterdir()):
-            if path.suffix == ".md" and not hidden(path) and self.inside(path):
-                if path.is_file():
-                    files.append(path)
+            if path.suffix != ".md" or hidden(path):
+                continue
+            if path.is_symlink() and not path.exists():
+                self.add(self.display(path), None, ERROR,
+                         f"symbolic link to {os.readlink(path)}, which does not exist",
+                         "point the link at an existing chapter, or remove it")
+                continue
+            if not self.inside(path):
+                continue
+            if not path.is_file():
+                self.add(self.display(path), None, WARNING, "not a file, so not a chapter",
+                         "rename the folder so that its name does not end in .md")
+                continue
+            # The section id is the file's name in NFC: two names that differ only in their
+            # Unicode normalisation would give one id twice.
+            stem = nfc(path.stem)
+            if stem in stems:
+                self.add(self.display(path), None, ERROR,
+                         f"file name is the same as {stems[stem].name!r} in another Unicode "
+                         "normalisation", "rename one of the two files")
+                continue
+            stems[stem] = path
+            files.append(path)
         return files
 
     def document(self, source: _DocumentSource, title: str | None) -> Document | None:
         meta: dict = {}
         display = self.display(source.meta_file) if source.meta_file else str(self.root)
-        if not ID_RE.match(source.document_id):
+        if not ID_RE.fullmatch(source.document_id):
             self.add(display, None, ERROR,
                      f"document id {source.document_id!r} (from {source.id_place}) is not usable",
                      "use lower-case letters, digits, '.', '_' and '-', starting with a letter "
@@ -133,8 +156,18 @@ class _Reader:
         if source.meta_file is not None:
             if not self.inside(source.meta_file):
                 return None
+            if not source.meta_file.is_file():
+                self.add(display, None, ERROR, f"{DOCUMENT_FILE} is not a file",
+                         f"write the document's fields into a file {DOCUMENT_FILE}")
+                return None
             text = decode(source.meta_file.read_bytes(), display, self.diagnostics)
             if text is None:
+                return None
+            conflict = conflict_line(text)
+            if conflict is not None:
+                self.add(display, conflict, ERROR, "unresolved merge conflict",
+                         "keep one side between the <<<<<<< and >>>>>>> lines and delete the "
+                         "marker lines")
                 return None
             try:
                 meta = load_yaml(text, 1) or {}

@@ -1,8 +1,10 @@
 """Text and YAML primitives for reading content: decoding, front matter, safe YAML, values.
 
 Front matter is split and loaded with python-frontmatter's YAML handler on a
-libyaml loader that leaves dates as text (so a bad date gets a line number, not
-a crash) and refuses aliases (so an alias bomb cannot explode).
+libyaml loader that leaves every plain scalar as the text written (so `2.10` stays
+"2.10", and a bad date gets a line number, not a crash), refuses explicit tags and
+duplicate keys, and refuses aliases and deep nesting before the composer sees them
+(so an alias bomb cannot explode and a deep list cannot crash the process).
 """
 from __future__ import annotations
 
@@ -14,23 +16,67 @@ import yaml
 
 from ..errors import ERROR, Diagnostic
 
-DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+DATE_RE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+INT_RE = re.compile(r"[-+]?[0-9]+")
+INT64 = 2**63
+TRUE, FALSE = frozenset({"true", "yes", "on"}), frozenset({"false", "no", "off"})
 # What frictionless accepts for format "uri": a scheme, then no white space.
 URI_RE = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:\S+$")
 # An alias (*name) can only start a YAML node; used as a cheap test before the exact one.
 ALIAS_HINT_RE = re.compile(r"(?:^|[\s\[{,:-])\*[^\s*]", re.MULTILINE)
 
 _BaseLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_NULL = "tag:yaml.org,2002:null"
+_STR, _SEQ, _MAP = ("tag:yaml.org,2002:str", "tag:yaml.org,2002:seq",
+                    "tag:yaml.org,2002:map")
+# Deeper than this, libyaml's composer (which recurses in C) could crash the process; no real
+# front matter comes near it.
+MAX_DEPTH = 64
+# Cheap signs that a text may nest deeply, before the exact test on the parser's events.
+DEEP_HINT_RE = re.compile(r"(?:[-?:][ \t]+){12}|^[ \t]{48,}\S", re.MULTILINE)
+CONFLICT_RE = re.compile(r"^(?:<{7}|>{7})(?: |$)", re.MULTILINE)
+
+
+class Refused(yaml.MarkedYAMLError):
+    """YAML that parses but that the content format does not allow (with a hint)."""
+
+    def __init__(self, mark, problem: str, hint: str):
+        super().__init__(problem=problem, problem_mark=mark)
+        self.hint = hint
 
 
 class Loader(_BaseLoader):
-    """Safe libyaml loader that leaves dates as text, so that we parse and report them."""
+    """Safe libyaml loader for the content. YAML 1.1 would turn plain `2.10` into 2.1, `1:20`
+    into 80, `1_000` into 1000, `no` into False and dates into dates; here every plain scalar
+    but null stays the text as written, and the reader converts the few fields that are numbers,
+    booleans or dates, with a line number when they are not. Explicit tags (`!!set`,
+    `!!binary`, `!!float`) and duplicate keys are refused."""
+
+    def construct_mapping(self, node, deep=False):
+        if isinstance(node, yaml.MappingNode):
+            seen = set()
+            for key_node, _ in node.value:
+                if isinstance(key_node, yaml.ScalarNode):
+                    if key_node.value in seen:
+                        raise Refused(key_node.start_mark, f"duplicate key {key_node.value!r}",
+                                      "a key can appear only once in a mapping; remove one, or "
+                                      "merge them")
+                    seen.add(key_node.value)
+        return super().construct_mapping(node, deep)
+
+    def refuse_tag(self, node):
+        raise Refused(node.start_mark, f"YAML tag {node.tag!r} is not allowed",
+                      "write the value without a '!!' tag (quote it to keep it as text)")
 
 
 Loader.yaml_implicit_resolvers = {
-    key: [(tag, rx) for tag, rx in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+    key: [(tag, rx) for tag, rx in resolvers if tag == _NULL]
     for key, resolvers in _BaseLoader.yaml_implicit_resolvers.items()
 }
+Loader.yaml_constructors = {tag: fn for tag, fn in _BaseLoader.yaml_constructors.items()
+                            if tag in (_NULL, _STR, _SEQ, _MAP)}
+Loader.yaml_constructors[None] = Loader.refuse_tag
+Loader.yaml_multi_constructors = {}
 
 
 class _Handler(frontmatter.YAMLHandler):
@@ -77,13 +123,13 @@ def split_front_matter(text: str) -> tuple[str, int, str, int] | None:
 def load_yaml(text: str, first_line: int):
     """Parse YAML text that starts at `first_line` of its file; raise YamlProblem on bad input."""
     try:
-        if ALIAS_HINT_RE.search(text):
-            for event in yaml.parse(text, Loader=Loader):
-                if isinstance(event, yaml.AliasEvent):
-                    line = first_line + event.start_mark.line if event.start_mark else first_line
-                    raise YamlProblem(line, "YAML aliases (*name) are not allowed",
-                                      "write the value out instead of referring to an &anchor")
+        if ALIAS_HINT_RE.search(text) or DEEP_HINT_RE.search(text) or \
+                text.count("[") + text.count("{") > MAX_DEPTH:
+            _check_events(text, first_line)
         return HANDLER.load(text)
+    except Refused as exc:
+        line = first_line + exc.problem_mark.line if exc.problem_mark else first_line
+        raise YamlProblem(line, exc.problem, exc.hint) from None
     except yaml.MarkedYAMLError as exc:
         # For an unclosed [..], {..} or quote, libyaml gives up far below; the opening is the
         # place to fix. Otherwise (indentation, a stray colon) the problem mark is the place.
@@ -100,6 +146,31 @@ def load_yaml(text: str, first_line: int):
         raise YamlProblem(first_line, "YAML nested too deeply", "flatten the structure") from None
 
 
+def _check_events(text: str, first_line: int) -> None:
+    """Refuse aliases and nesting deeper than MAX_DEPTH, from the parser's events (which come
+    from a loop, not a recursion, so that any depth is safe to look at)."""
+    depth = 0
+    for event in yaml.parse(text, Loader=Loader):
+        if isinstance(event, yaml.AliasEvent):
+            line = first_line + event.start_mark.line if event.start_mark else first_line
+            raise YamlProblem(line, "YAML aliases (*name) are not allowed",
+                              "write the value out instead of referring to an &anchor")
+        if isinstance(event, yaml.CollectionStartEvent):
+            depth += 1
+            if depth > MAX_DEPTH:
+                raise YamlProblem(first_line + event.start_mark.line,
+                                  f"YAML nested more than {MAX_DEPTH} levels deep",
+                                  "flatten the structure: a statement needs two or three levels")
+        elif isinstance(event, yaml.CollectionEndEvent):
+            depth -= 1
+
+
+def conflict_line(text: str) -> int | None:
+    """The line of the first unresolved merge-conflict marker (<<<<<<< or >>>>>>>), if any."""
+    match = CONFLICT_RE.search(text) if "<<<<<<<" in text or ">>>>>>>" in text else None
+    return text.count("\n", 0, match.start()) + 1 if match else None
+
+
 def nfc(text: str) -> str:
     return text if text.isascii() else unicodedata.normalize("NFC", text)
 
@@ -111,7 +182,7 @@ def parse_date(value) -> str | None:
         return None
     if isinstance(value, str):
         value = value.strip()
-        if DATE_RE.match(value):
+        if DATE_RE.fullmatch(value):
             import datetime as dt
 
             return dt.date.fromisoformat(value).isoformat()
@@ -119,14 +190,32 @@ def parse_date(value) -> str | None:
 
 
 def text_value(value) -> str | None:
-    """Scalars as text; '' and None as None. Raises TypeError for lists, mappings, booleans."""
+    """Text as written; '' and None as None. Raises TypeError for lists and mappings."""
     if value is None:
         return None
     if isinstance(value, str):
         return value.strip() or None
-    if isinstance(value, (bool, list, dict)):
-        raise TypeError(f"{value!r} is not text")
-    return str(value)
+    raise TypeError(f"{value!r} is not text")
+
+
+def int_value(value) -> int | None:
+    """A whole number written as digits (within 64 bits); None for none. Raises ValueError."""
+    if value is None:
+        return None
+    if isinstance(value, str) and INT_RE.fullmatch(value.strip()):
+        number = int(value)
+        if -INT64 <= number < INT64:
+            return number
+    raise ValueError(f"{value!r} is not a whole number")
+
+
+def bool_value(value, default: bool) -> bool:
+    """true/false (and YAML 1.1's yes/no, on/off, as Jekyll reads them). Raises ValueError."""
+    if value is None:
+        return default
+    if isinstance(value, str) and value.strip().lower() in TRUE | FALSE:
+        return value.strip().lower() in TRUE
+    raise ValueError(f"{value!r} is not true or false")
 
 
 class Lines:

@@ -38,7 +38,7 @@ def import_govplan(dump: Path | str, content_root: Path | str, document_id: str,
                    title: str | None = None, force: bool = False) -> ImportResult:
     """Write the plans of `dump` as the document `document_id` into `content_root`."""
     dump, content_root = Path(dump), Path(content_root)
-    if not ID_RE.match(document_id):
+    if not ID_RE.fullmatch(document_id):
         raise PledgepackError(
             f"document id {document_id!r} is not usable: use lower-case letters, digits, '.', "
             "'_' and '-', starting with a letter or digit")
@@ -142,7 +142,7 @@ def _measure(text: str | None) -> str | None:
 def _plan(plan: dict, where: str) -> tuple[dict, str]:
     slug = _text(plan, "slug", where, required=True)
     where = f"{where} ({slug})"
-    if not ID_RE.match(slug) and not re.match(r"^[A-Za-z0-9][A-Za-z0-9_-]*$", slug):
+    if not ID_RE.fullmatch(slug) and not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_-]*", slug):
         raise PledgepackError(f"{where}: the slug cannot be an id")
     status = _status(plan.get("status"), where)
     due = plan.get("due_date")
@@ -191,7 +191,7 @@ def _plan(plan: dict, where: str) -> tuple[dict, str]:
     description = _text(plan, "description", where)
     if description:
         # A link to "#..." in the description would read as another pledge's anchor.
-        parts += [description.strip().replace("](#", "](\\#"), ""]
+        parts += [_no_fragment_links(description.strip()), ""]
     if measure_text:
         parts += [f"Maßnahme: {_one_line(measure_text)}", ""]
     site_url = _text(plan, "site_url", where)
@@ -232,3 +232,15 @@ def _render_chapter(entries: list[dict], bodies: list[str]) -> str:
                         lines.append(f"        {key}: {_yaml(h[key])}")
     lines.append("---")
     return "\n".join(lines) + "\n" + "\n".join(bodies)
+
+
+# A plan's description is froide-govplan's text, not a pledge: its links to a fragment
+# (inline, or a reference definition) are kept as text, so that the chapter's only anchors
+# are the plans themselves.
+_INLINE_FRAGMENT_RE = re.compile(r"\]\((\s*<?#)")
+_DEFINITION_FRAGMENT_RE = re.compile(r"^(\s{0,3})\[([^\]\n]+)\]:(\s*<?#)", re.M)
+
+
+def _no_fragment_links(text: str) -> str:
+    text = _INLINE_FRAGMENT_RE.sub(r"]\\(\1", text)
+    return _DEFINITION_FRAGMENT_RE.sub(r"\1\\[\2]:\3", text)

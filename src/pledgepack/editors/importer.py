@@ -68,7 +68,7 @@ def import_document(source: Path | str, content_root: Path | str, document_id: s
     title (and no `title`), and an existing document folder unless `force`.
     """
     source, content_root = Path(source), Path(content_root)
-    if not ID_RE.match(document_id):
+    if not ID_RE.fullmatch(document_id):
         raise PledgepackError(
             f"document id {document_id!r} is not usable: use lower-case letters, digits, '.', "
             "'_' and '-', starting with a letter or digit")

@@ -12,6 +12,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from ..content.folder import scan_content
+from ..content.links import ANCHOR_ID_RE
 from ..content.yamltext import Lines, YamlProblem, decode, load_yaml, split_front_matter
 from ..errors import ERROR, WARNING, Diagnostic
 from ..history.gitio import line_commits
@@ -20,7 +21,6 @@ from ..schema import PackageSchema
 PLACEHOLDER_TITLES = {"test", "todo", "tbd", "xxx", "titel", "title", "..."}
 PLACEHOLDER_HOSTS = re.compile(r"(^|\.)example\.(org|com|net)$|^localhost$")
 # An id must be writable as [text](#id) and usable as an HTML id and a URL fragment.
-ANCHOR_ID_RE = re.compile(r"^[^\s()\[\]#/?\"'<>\\]+$")
 
 
 def lint(paths: list[Path], content: Path, schema: PackageSchema,
@@ -63,7 +63,17 @@ def _lint_root(root: Path, schema: PackageSchema, today: dt.date) -> list[Diagno
     for section in content.sections:
         path = root / section.path
         found.extend(_lint_chapter(path, str(path), dates.get(section.document_id), today))
-    return found
+    # Chapters the build rejects are linted too, so that every problem shows in one run.
+    built = {str(root / section.path) for section in content.sections}
+    for display in sorted({d.path for d in content.diagnostics} - built):
+        if display.endswith(".md") and Path(display).is_file():
+            document = (next(iter(dates.values())) if len(dates) == 1
+                        else dates.get(Path(display).parent.name))
+            found.extend(_lint_chapter(Path(display), display, document, today))
+    # The build and lint both refuse some things (an id that is no anchor): say it once, at
+    # the place with a column.
+    placed = {(d.path, d.line, d.message) for d in found if d.col is not None}
+    return [d for d in found if d.col is not None or (d.path, d.line, d.message) not in placed]
 
 
 def _lint_chapter(path: Path, display: str, document_date: dt.date | None,
@@ -124,7 +134,7 @@ def _lint_commit_dates(path: Path, entries: list, lines: Lines, add) -> None:
 def _lint_entry(index: int, entry: dict, add, document_date: dt.date | None,
                 today: dt.date) -> None:
     sid = str(entry.get("id", "")).strip()
-    if sid and not ANCHOR_ID_RE.match(sid):
+    if sid and not ANCHOR_ID_RE.fullmatch(sid):
         add(index, "id", ERROR, f"id {sid!r} cannot be used as an anchor",
             "use letters, digits, '-' and '_' only: no spaces, brackets, '#', '/', quotes")
     if not str(entry.get("summary") or "").strip():
@@ -149,8 +159,15 @@ def _lint_entry(index: int, entry: dict, add, document_date: dt.date | None,
 def _lint_report(index: int, sid: str, n: int, report: dict, add) -> None:
     title = str(report.get("title") or "").strip()
     url = str(report.get("url") or "").strip()
-    parts = urlsplit(url)
-    if title.lower() in PLACEHOLDER_TITLES or PLACEHOLDER_HOSTS.search(parts.hostname or ""):
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname or ""
+    except ValueError as exc:  # such as an unclosed IPv6 address, 'http://[::1'
+        add(index, "reports", WARNING,
+            f"statement {sid!r}: report {n} url {url!r} is not a valid address ({exc})",
+            "check the address: copy it from the browser's address bar", item=n)
+        return
+    if title.lower() in PLACEHOLDER_TITLES or PLACEHOLDER_HOSTS.search(host):
         add(index, "reports", WARNING,
             f"statement {sid!r}: report {n} looks like a placeholder ({title!r}, {url!r})",
             "replace it with the real report, or remove it", item=n)

@@ -21,7 +21,6 @@ _CONFIG = ("-c", "log.showSignature=false", "-c", "log.showRoot=true")
 # author name comes last, so that a stray separator in it cannot shift the other fields.
 # %aN applies .mailmap, so an editor who committed under two spellings is one author.
 _FORMAT = "--format=%x1e%H%x1f%ct%x1f%at%x1f%aN"
-_NULL_SHA = "0" * 40
 _FILE_MODES = ("100644", "100755")
 
 
@@ -118,6 +117,16 @@ def find_repository(folder: Path) -> Repository | None:
     prefix = folder.resolve().relative_to(top.resolve()).as_posix()
     head = subprocess.run(["git", "-C", str(top), "rev-parse", "--verify", "-q", "HEAD^{commit}"],
                           capture_output=True)
+    if head.returncode != 0:
+        named = subprocess.run(["git", "-C", str(top), "rev-parse", "--verify", "-q", "HEAD"],
+                               capture_output=True)
+        if named.returncode == 0:
+            # HEAD names a commit that cannot be read: not a repository without commits.
+            message = head.stderr.decode("utf-8", "replace").strip().splitlines()
+            raise HistoryError(
+                f"{top}: HEAD ({named.stdout.decode().strip()}) is not a readable commit"
+                f"{': ' + message[-1] if message else ''}; the repository is damaged. Run "
+                "'git fsck', or clone it again")
     return Repository(top=top, prefix="" if prefix == "." else prefix,
                       head=head.stdout.decode().strip() if head.returncode == 0 else None,
                       shallow=lines[1] == "true")
@@ -182,7 +191,8 @@ def parse_log(out: bytes) -> list[Commit]:
                 old, new = first, first
             if new is not None and new_mode not in _FILE_MODES:
                 new = None  # a symbolic link or a submodule holds no chapter text
-            blob = blob if new and blob != _NULL_SHA else None
+            # The null id (all zeros, 40 or 64 of them) stands for no blob.
+            blob = blob if new and blob.strip("0") else None
             commits[-1].files.append(FileChange(old, new, blob))
     return commits
 

@@ -12,12 +12,15 @@ import hashlib
 import re
 from pathlib import Path
 
-from ..content.chapter import ANCHOR_RE, parse_chapter, read_entry, section_row
-from ..content.yamltext import Lines, YamlProblem, load_yaml, nfc, split_front_matter
+from ..content.chapter import find_anchors, parse_chapter, read_entry, section_row
+from ..content.yamltext import Lines, YamlProblem, conflict_line, load_yaml, split_front_matter
 from ..errors import ERROR, Diagnostic
 
-# 'statements:' alone on its line (a block list follows), at the top level.
-BLOCK_START_RE = re.compile(r"^statements:[ \t]*(?:#[^\n]*)?\n", re.MULTILINE)
+# 'statements:' alone on its line (a block list follows), at the top level. A '#' right after
+# the colon is no comment: 'statements:#x' is a key of its own.
+BLOCK_START_RE = re.compile(r"^statements:(?:[ \t]+(?:#[^\n]*)?)?\n", re.MULTILINE)
+# How python-frontmatter recognises the line that closes the front matter.
+CLOSING_RE = re.compile(r"-{3,}\s*")
 # The line after the block that starts a new top-level key.
 BLOCK_END_RE = re.compile(r"\n[^\s#-]")
 NEW_STATUS = "not_implemented"
@@ -35,14 +38,17 @@ class VersionParser:
         self.entries: dict[str, object] = {}
         self.heads: dict[str, bool] = {}
         # Keyed by a digest: bodies are large, and many versions share one.
-        self.anchors: dict[bytes, list[str]] = {}
+        self.anchors: dict[bytes, dict[str, str]] = {}
 
     def parse(self, raw: bytes, path: str) -> Statements | str:
         try:
             text = raw.decode("utf-8-sig")
         except UnicodeDecodeError:
             return self.whole(raw, path)
-        parts = _front_matter(text.replace("\r\n", "\n") if "\r" in text else text)
+        text = text.replace("\r\n", "\n") if "\r" in text else text
+        if conflict_line(text) is not None:
+            return self.whole(raw, path)
+        parts = _front_matter(text)
         split = _split(parts[0]) if parts else None
         if split is None:
             return self.whole(raw, path)
@@ -99,20 +105,24 @@ class VersionParser:
             self.entries[chunk] = found
         return self.entries[chunk]
 
-    def anchor_ids(self, body: str) -> list[str]:
+    def anchor_ids(self, body: str) -> dict[str, str]:
+        """{id: text of its first anchor} as the build's own anchor reader finds them."""
         key = hashlib.blake2b(body.encode("utf-8"), digest_size=20).digest()
         if key not in self.anchors:
-            ids = dict.fromkeys(sid for _, sid in ANCHOR_RE.findall(body))
-            self.anchors[key] = [sid if sid.isascii() else nfc(sid) for sid in ids]
+            quotes: dict[str, str] = {}
+            for sid, quote, _, _ in find_anchors(body, 0, "", []):
+                quotes.setdefault(sid, quote)
+            self.anchors[key] = quotes
         return self.anchors[key]
 
-    def merge(self, entries: list, anchors: list[str], raw: bytes, path: str) -> Statements | str:
+    def merge(self, entries: list, anchors: dict[str, str], raw: bytes,
+              path: str) -> Statements | str:
         """As chapter._merge: entries by id, then anchors without an entry; the build's errors
         (a duplicate id, an entry with neither summary nor anchor) send the version to whole()."""
         statements: Statements = {}
-        anchored = set(anchors)
         for entry in entries:
-            if entry.id in statements or (entry.summary is None and entry.id not in anchored):
+            # As the build: the summary is the entry's, else the first anchor's text.
+            if entry.id in statements or (entry.summary is None and not anchors.get(entry.id)):
                 return self.whole(raw, path)
             statements[entry.id] = (entry.status, entry.last_update)
         for sid in anchors:
@@ -131,7 +141,7 @@ def _front_matter(text: str) -> tuple[str, str] | None:
     while (at := text.find("\n---", at)) != -1:
         line_end = text.find("\n", at + 1)
         line = text[at + 1:line_end if line_end != -1 else len(text)]
-        if not line.strip("- \t"):
+        if CLOSING_RE.fullmatch(line):
             return text[4:at + 1], text[line_end + 1:] if line_end != -1 else ""
         at += 4
     return None
@@ -146,6 +156,8 @@ def _split(fm: str) -> tuple[str, list[str]] | None:
     end_match = BLOCK_END_RE.search(fm, match.end() - 1)
     end = end_match.start() + 1 if end_match else len(fm)
     block = fm[match.end():end]
+    if "statements" in fm[:match.start()] + fm[end:]:
+        return None  # perhaps a second 'statements:' key, which the whole reader refuses
     first = re.search(r"^( *)-(?: |$)", block, re.MULTILINE)
     if first is None:
         return None if not _only_comments(block) else (fm[:match.start()] + fm[end:], [])

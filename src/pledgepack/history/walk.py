@@ -321,13 +321,19 @@ class _Cache:
                 "changes": [[c.statement_id, c.recorded_at.isoformat(), c.event, c.status,
                              c.previous_status, c.commit, c.author, c.authored_at.isoformat(),
                              c.path, c.last_update] for c in walk.changes]}
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        # Written beside and renamed over, so that an interrupted run leaves the old cache whole.
-        fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=".git-history-")
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            # Written beside and renamed over, so that an interrupted run leaves the old cache
+            # whole.
+            fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=".git-history-")
+        except OSError:
+            return  # a read-only checkout: the cache only saves time, so build without it
         try:
             with os.fdopen(fd, "w", encoding="utf-8") as out:
                 json.dump(data, out)
             os.replace(tmp, self.path)
+        except OSError:
+            os.unlink(tmp)  # a full disk: the cache only saves time
         except BaseException:
             os.unlink(tmp)
             raise

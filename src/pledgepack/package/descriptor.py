@@ -8,6 +8,7 @@ import os
 import subprocess
 from pathlib import Path
 
+from ..errors import PledgepackError
 from ..model import Content
 from ..schema import PackageSchema
 
@@ -24,9 +25,26 @@ def sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
+# The last second of the year 9999: what an ISO date and a zip can still say.
+MAX_EPOCH = 253402300799
+
+
+def source_date_epoch() -> int | None:
+    """SOURCE_DATE_EPOCH as the reproducible-builds convention defines it (a whole number of
+    seconds since 1970, not negative), or None when unset; PledgepackError otherwise."""
+    epoch = os.environ.get("SOURCE_DATE_EPOCH")
+    if epoch is None:
+        return None
+    if not (epoch.isascii() and epoch.isdigit()) or int(epoch) > MAX_EPOCH:
+        raise PledgepackError(
+            f"SOURCE_DATE_EPOCH={epoch!r} is not a number of seconds since 1970 (0 to "
+            f"{MAX_EPOCH}); set it to one, such as $(git log -1 --format=%ct), or unset it")
+    return int(epoch)
+
+
 def created_timestamp(content_root: Path) -> str | None:
     """SOURCE_DATE_EPOCH, else the date of the last commit that touched the content, else None."""
-    epoch = os.environ.get("SOURCE_DATE_EPOCH")
+    epoch = source_date_epoch()
     if epoch is None:
         try:
             result = subprocess.run(["git", "log", "-1", "--format=%ct", "--", "."],

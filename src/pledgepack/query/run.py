@@ -42,13 +42,26 @@ def statement_timeline(db: Path, statement_id: str) -> tuple[list[str], list[tup
     return columns, rows
 
 
-def run_query(db: Path, sql: str, params: list | None = None) -> tuple[list[str], list[tuple]]:
+def run_query(db: Path, sql: str, params: list | None = None, *,
+              allow_external: bool = False) -> tuple[list[str], list[tuple]]:
+    """Run `sql` on the database, opened read-only. Unless `allow_external`, DuckDB's external
+    access is switched off once the package is attached (and cannot be switched back on by the
+    query): no
+    `COPY ... TO` a file, no `ATTACH`, no reading other files, no extensions, no network. The
+    package's own tables are inside the database file and need none of it."""
     import duckdb
 
     if not db.is_file():
         raise QueryError(f"{db}: no such database file")
     try:
-        con = duckdb.connect(str(db), read_only=True)
+        # Attached to an in-memory database rather than opened with a configuration of its
+        # own, so that other connections to the file (read-only ones) do not conflict.
+        con = duckdb.connect(":memory:")
+        quoted = str(db).replace("'", "''")
+        con.execute(f"ATTACH '{quoted}' AS package (READ_ONLY)")
+        con.execute("USE package")
+        if not allow_external:
+            con.execute("SET enable_external_access = false")
     except duckdb.Error as exc:
         raise QueryError(f"{db}: cannot open: {exc}") from None
     try:
@@ -56,6 +69,11 @@ def run_query(db: Path, sql: str, params: list | None = None) -> tuple[list[str]
         if cursor.description is None:
             return [], []
         return [d[0] for d in cursor.description], cursor.fetchall()
+    except duckdb.PermissionException as exc:
+        hint = "" if allow_external else (
+            "; queries cannot reach files, other databases or the network unless you pass "
+            "--allow-external-access")
+        raise QueryError(f"query failed: {exc}{hint}") from None
     except duckdb.Error as exc:
         raise QueryError(f"query failed: {exc}") from None
     finally:

@@ -357,7 +357,10 @@ def _url(url: str) -> str:
 
 
 def _name(local_id: str, summary: str | None) -> str:
-    return f"`{local_id}`: {escape(summary)}" if summary else f"`{local_id}`"
+    # An id of an older package may hold a backtick, which would end the code span: then it is
+    # written as escaped text instead.
+    code = escape(local_id) if "`" in local_id or "\n" in local_id else f"`{local_id}`"
+    return f"{code}: {escape(summary)}" if summary else code
 
 
 def _label(changes: Changes, status: str) -> str:

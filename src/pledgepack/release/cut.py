@@ -8,19 +8,27 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import os
 import re
 import shutil
 import stat
-import tempfile
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..build import BuildResult, Progress, _check_target, _swap, build
+from ..build import BuildResult, Progress, build
 from ..errors import PledgepackError
 from ..history.gitio import Repository, find_repository, git_text, resolves
-from ..package.descriptor import DESCRIPTOR, sha256
+from ..outdir import (
+    MARKER,
+    OutputError,
+    check_target,
+    kill_point,
+    locked,
+    remove_worktrees,
+    swap,
+    temp_folder,
+)
+from ..package.descriptor import DESCRIPTOR, sha256, source_date_epoch
 
 VERSION_RE = re.compile(r"(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)")
 SUMS_FILE = "SHA256SUMS"
@@ -31,6 +39,9 @@ ZIP_EPOCH = dt.datetime(1980, 1, 1, tzinfo=dt.timezone.utc)
 # A regular file, rw-r--r--, in the high 16 bits where unzip reads Unix permissions.
 FILE_ATTRIBUTES = (stat.S_IFREG | 0o644) << 16
 ZIP_LEVEL = 9
+# What a previous release's zip may unpack to: far above any real package, far below a bomb.
+MAX_MEMBER_BYTES = 256 << 20
+MAX_ZIP_BYTES = 1 << 30
 
 
 class ReleaseError(PledgepackError):
@@ -73,11 +84,9 @@ def release_epoch(content: Path, version: str | None = None) -> int:
     commit being released (HEAD), the tag's date (an annotated tag's tagger date; a lightweight
     tag has none, so the commit's); else the committer time of HEAD. Both are in the
     repository, so the same checkout always gives the same date."""
-    epoch = os.environ.get("SOURCE_DATE_EPOCH")
+    epoch = source_date_epoch()
     if epoch is not None:
-        if not epoch.isdigit():
-            raise ReleaseError(f"SOURCE_DATE_EPOCH={epoch!r} is not a number of seconds")
-        return int(epoch)
+        return epoch
     repo = find_repository(content)
     if repo is None or repo.head is None:
         raise ReleaseError(
@@ -142,25 +151,74 @@ def package_at(repo: Repository, ref: str, work: Path, *, descriptor: Path | Non
 
 
 def package_from_path(path: Path, work: Path) -> Path:
-    """A released package given as a folder or as a zip (extracted into `work`)."""
+    """A released package given as a folder or as a zip (extracted into `work`), checked to be
+    a valid package before anything reads it."""
     if path.is_dir():
         if not (path / DESCRIPTOR).is_file():
             raise ReleaseError(f"{path}: no {DESCRIPTOR} in it; give a released package "
                                "folder or zip")
-        return path
-    if not zipfile.is_zipfile(path):
+        folder = path
+    elif not zipfile.is_zipfile(path):
         raise ReleaseError(f"{path}: neither a folder nor a zip file")
-    target = work / "previous-zip"
-    target.mkdir()
+    else:
+        folder = work / "previous-zip"
+        folder.mkdir()
+        try:
+            extract_package(path, folder)
+        except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, ValueError,
+                NotImplementedError) as exc:
+            raise ReleaseError(f"{path}: the zip cannot be read ({exc})") from None
+    from ..check.validate import validate_package
+
+    report = validate_package(folder, csv_rows=False)
+    if not report.valid:
+        first = report.problems[0]
+        raise ReleaseError(f"{path}: the previous release is not a valid package "
+                           f"({len(report.problems)} problem(s), the first: "
+                           f"{first.message}); give another with --previous")
+    return folder
+
+
+def extract_package(path: Path, target: Path) -> None:
+    """Extract from the zip only what a package declares: its descriptor, then the files its
+    resources name, each within MAX_MEMBER_BYTES and all within MAX_ZIP_BYTES, read with a
+    counter (the sizes a zip states can lie)."""
     with zipfile.ZipFile(path) as archive:
-        for name in archive.namelist():
-            # Never write outside the target, whatever the archive claims.
-            if name.startswith("/") or ".." in Path(name).parts:
-                raise ReleaseError(f"{path}: entry {name!r} points outside the archive")
-        archive.extractall(target)
-    if not (target / DESCRIPTOR).is_file():
-        raise ReleaseError(f"{path}: no {DESCRIPTOR} at the top of the zip")
-    return target
+        members = {info.filename: info for info in archive.infolist() if not info.is_dir()}
+        if DESCRIPTOR not in members:
+            raise ReleaseError(f"{path}: no {DESCRIPTOR} at the top of the zip")
+        budget = [MAX_ZIP_BYTES]
+        raw = _read_member(archive, members[DESCRIPTOR], path, budget)
+        (target / DESCRIPTOR).write_bytes(raw)
+        try:
+            meta = json.loads(raw)
+            declared = sorted({r["path"] for r in meta["resources"]
+                               if isinstance(r.get("path"), str)})
+        except (ValueError, KeyError, TypeError, AttributeError):
+            return  # the validation that follows says what is wrong with it
+        for name in declared:
+            # Never write outside the target, whatever the descriptor claims.
+            if name.startswith("/") or ".." in Path(name).parts or name not in members:
+                continue
+            destination = target / name
+            destination.parent.mkdir(parents=True, exist_ok=True)
+            destination.write_bytes(_read_member(archive, members[name], path, budget))
+
+
+def _read_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo, path: Path,
+                 budget: list[int]) -> bytes:
+    limit = min(MAX_MEMBER_BYTES, budget[0])
+    chunks, size = [], 0
+    with archive.open(info) as member:
+        while chunk := member.read(1 << 20):
+            size += len(chunk)
+            if size > limit:
+                raise ReleaseError(
+                    f"{path}: {info.filename} unpacks to more than {limit // (1 << 20)} MiB; "
+                    "that is no package this tool released")
+            chunks.append(chunk)
+    budget[0] -= size
+    return b"".join(chunks)
 
 
 def find_previous(given: str | None, content: Path, version: str, work: Path, *,
@@ -212,8 +270,14 @@ def check_version_unused(version: str, new: dict, content: Path, out: Path, work
         others.append((f"tag {tag}", _descriptor(folder)))
     old_zip = out / zip_name
     if old_zip.is_file():
-        with zipfile.ZipFile(old_zip) as archive:
-            others.append((str(old_zip), json.loads(archive.read(DESCRIPTOR))))
+        try:
+            with zipfile.ZipFile(old_zip) as archive:
+                meta = json.loads(_read_member(archive, archive.getinfo(DESCRIPTOR), old_zip,
+                                               [MAX_MEMBER_BYTES]))
+            others.append((str(old_zip), meta if isinstance(meta, dict) else {}))
+        except (zipfile.BadZipFile, KeyError, ValueError, EOFError) as exc:
+            raise ReleaseError(f"{old_zip}: an earlier zip of version {version} that cannot be "
+                               f"read ({exc}); remove it, or release another version") from None
     if previous and previous.version == version:
         others.append((previous.label, _descriptor(previous.folder)))
     ours = data_hashes(new)
@@ -249,8 +313,10 @@ def _next(version: str) -> str:
 # --- the files -----------------------------------------------------------------------------
 
 def package_files(folder: Path) -> list[str]:
-    """Every file in the folder, as sorted posix paths relative to it."""
-    return sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file())
+    """Every file of the package in the folder, as sorted posix paths relative to it (the
+    marker that tells a build folder from others is not part of the package)."""
+    return sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*")
+                  if p.is_file() and p.relative_to(folder).as_posix() != MARKER)
 
 
 def write_zip(folder: Path, files: list[str], target: Path, epoch: int) -> Path:
@@ -297,60 +363,69 @@ def release(content: Path | str = "content", out: Path | str = "dist", *, versio
     version = parse_version(version)
     schema = PackageSchema.load(descriptor)
     remote = remote_views_sql(schema, base_url, flat) if base_url else None
-    _check_target(out)
+    check_target(out, content)
     epoch = release_epoch(content, version)
     released = dt.datetime.fromtimestamp(epoch, tz=dt.timezone.utc).date()
-    out.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(prefix="pledgepack-release-") as scratch:
-        work = Path(scratch)
-        prev = find_previous(previous, content, version, work, descriptor=descriptor, jobs=jobs)
-        stage = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}.release-"))
-        try:
-            package = stage / "package"
-            result = build(content, package, descriptor=descriptor, jobs=jobs,
-                           full_validation=True, version=version, progress=progress)
-            meta = _descriptor(package)
-            # Named after the package as its package.yaml names it, not after the schemas.
-            zip_name = f"{meta['name']}-{version}.zip"
-            check_version_unused(version, meta, content, out, work, prev,
-                                 descriptor=descriptor, jobs=jobs, zip_name=zip_name)
-            tables = read_tables(package)
-            # Release-only: at 100k statements they cost more than a build (make bench).
-            exported = write_exports(package)
-            repo = find_repository(content)
-            earlier = earlier_entries(repo, version, work, descriptor=descriptor, jobs=jobs) \
-                if repo and repo.head else []
-            changelog = render_changelog(compare(prev.folder if prev else None, package),
-                                         version=version, date=released.isoformat(),
-                                         earlier=earlier)
+    try:
+        with locked(out):
+            # The scratch folder (previous packages, git worktrees) lies beside `out` too, so
+            # that what a killed release leaves there is cleaned by the next run.
+            work = temp_folder(out, "work")
+            stage = temp_folder(out, "release")
             try:
-                credits = {
-                    "CITATION.cff": citation_cff(meta, version=version,
-                                                 released=released.isoformat()),
-                    "LICENSE.md": license_text(meta, tables["documents"].to_pylist())}
-            except ValueError as exc:
-                raise ReleaseError(f"{content}: {exc}") from None
-            extra = {
-                "CHANGELOG.md": changelog, **credits,
-                CHART_FILE: status_chart(tables["status_history"], tables["statuses"],
-                                         end=released, order=schema.statuses),
-            }
-            if remote:
-                extra[REMOTE_VIEWS_FILE] = remote
-            files = sorted(set(package_files(package)) | set(extra) | set(exported)
-                           | {"README.md"})
-            extra["README.md"] = data_readme(
-                meta, tables, version=version, released=released.isoformat(), files=files,
-                chart=CHART_FILE, changelog="CHANGELOG.md",
-                remote_views=REMOTE_VIEWS_FILE if remote else None, base_url=base_url)
-            for name, text in extra.items():
-                (package / name).write_text(text, encoding="utf-8")
-            zip_path = write_zip(package, files, package / zip_name, epoch)
-            sums = write_sums(package, files + [zip_name])
-            _swap(package, out)
-            result.out, result.report.folder = out, str(out)
-        finally:
-            shutil.rmtree(stage, ignore_errors=True)
+                prev = find_previous(previous, content, version, work, descriptor=descriptor,
+                                     jobs=jobs)
+                package = stage / "package"
+                result = build(content, package, descriptor=descriptor, jobs=jobs,
+                               full_validation=True, version=version, progress=progress)
+                meta = _descriptor(package)
+                # Named after the package as its package.yaml names it, not after the schemas.
+                zip_name = f"{meta['name']}-{version}.zip"
+                check_version_unused(version, meta, content, out, work, prev,
+                                     descriptor=descriptor, jobs=jobs, zip_name=zip_name)
+                tables = read_tables(package)
+                # Release-only: at 100k statements they cost more than a build (make bench).
+                exported = write_exports(package)
+                repo = find_repository(content)
+                earlier = earlier_entries(repo, version, work, descriptor=descriptor,
+                                          jobs=jobs) if repo and repo.head else []
+                changelog = render_changelog(compare(prev.folder if prev else None, package),
+                                             version=version, date=released.isoformat(),
+                                             earlier=earlier)
+                try:
+                    credits = {
+                        "CITATION.cff": citation_cff(meta, version=version,
+                                                     released=released.isoformat()),
+                        "LICENSE.md": license_text(meta, tables["documents"].to_pylist())}
+                except ValueError as exc:
+                    raise ReleaseError(f"{content}: {exc}") from None
+                extra = {
+                    "CHANGELOG.md": changelog, **credits,
+                    CHART_FILE: status_chart(tables["status_history"], tables["statuses"],
+                                             end=released, order=schema.statuses),
+                }
+                if remote:
+                    extra[REMOTE_VIEWS_FILE] = remote
+                files = sorted(set(package_files(package)) | set(extra) | set(exported)
+                               | {"README.md"})
+                extra["README.md"] = data_readme(
+                    meta, tables, version=version, released=released.isoformat(), files=files,
+                    chart=CHART_FILE, changelog="CHANGELOG.md",
+                    remote_views=REMOTE_VIEWS_FILE if remote else None, base_url=base_url)
+                for name, text in extra.items():
+                    (package / name).write_text(text, encoding="utf-8")
+                zip_path = write_zip(package, files, package / zip_name, epoch)
+                sums = write_sums(package, files + [zip_name])
+                kill_point("released")
+                swap(package, out)
+                result.out, result.report.folder = out, str(out)
+            finally:
+                shutil.rmtree(stage, ignore_errors=True)
+                remove_worktrees(work)
+                shutil.rmtree(work, ignore_errors=True)
+    except OSError as exc:
+        raise OutputError(f"{out}: could not write the new package ({exc.strerror or exc}); "
+                          f"{out} left as it was") from None
     return ReleaseResult(out=out, version=version, zip=out / zip_path.name,
                          sums=out / sums.name, files=files, previous=prev, build=result,
                          changelog=changelog)

@@ -1,0 +1,85 @@
+"""Build and release killed (SIGKILL) at random moments: `out` is a whole, valid package every
+time, the old one or the new one, and the next run leaves nothing behind. `make test` kills a
+few times; `make fuzz` many (PLEDGEPACK_FUZZ_KILLS)."""
+from __future__ import annotations
+
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from conftest import CHAPTER, make_document
+from pledgepack.check.validate import validate_package
+
+KILLS = int(os.environ.get("PLEDGEPACK_FUZZ_KILLS", "4"))
+ENV = {**os.environ, "SOURCE_DATE_EPOCH": "1700000000"}
+
+
+def files(path: Path) -> dict[str, bytes]:
+    return {p.relative_to(path).as_posix(): p.read_bytes()
+            for p in sorted(path.rglob("*")) if p.is_file()}
+
+
+def _start(*args) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, "-m", "pledgepack", *map(str, args)], env=ENV,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+def _kill_loop(tmp_path: Path, command: list[str], out: Path, seed: int,
+               first: list[str] | None = None) -> int:
+    """Kill `command` into `out` KILLS times; the content alternates between two versions
+    (one for a release, whose version names one content), and `out` starts as what `first`
+    (default: the command itself) writes."""
+    content = make_document(tmp_path / "content")
+    chapter = content / "testland-2024" / "1-1-verwaltung.md"
+    versions = [CHAPTER] if first else [CHAPTER, CHAPTER.replace("status: implemented",
+                                                                 "status: broken")]
+    expected = []
+    for n, text in enumerate(versions):
+        chapter.write_text(text, encoding="utf-8")
+        reference = tmp_path / f"reference-{n}"
+        subprocess.run([sys.executable, "-m", "pledgepack", *command, "--content", content,
+                        "--out", reference], env=ENV, check=True, capture_output=True)
+        expected.append(files(reference))
+    started = time.perf_counter()
+    assert subprocess.run([sys.executable, "-m", "pledgepack", *command, "--content", content,
+                           "--out", tmp_path / "timed"], env=ENV,
+                          capture_output=True).returncode == 0
+    full = time.perf_counter() - started
+    assert subprocess.run([sys.executable, "-m", "pledgepack", *(first or command), "--content",
+                           content, "--out", out], env=ENV, capture_output=True).returncode == 0
+    rng = random.Random(seed)
+    state = files(out)
+    killed_midway = 0
+    for n in range(KILLS):
+        chapter.write_text(versions[n % len(versions)], encoding="utf-8")
+        proc = _start(*command, "--content", content, "--out", out)
+        time.sleep(rng.uniform(0, full * 1.1))
+        proc.send_signal(signal.SIGKILL)
+        code = proc.wait()
+        killed_midway += code == -signal.SIGKILL
+        now = files(out)
+        assert now in (state, expected[n % len(versions)]), f"kill {n}: neither old nor new"
+        assert validate_package(out).valid
+        state = now
+    final = subprocess.run([sys.executable, "-m", "pledgepack", *command, "--content",
+                            content, "--out", out], env=ENV, capture_output=True, text=True)
+    assert final.returncode == 0, final.stderr
+    assert sorted(p.name for p in out.parent.iterdir() if ".pledgepack-" in p.name) == []
+    return killed_midway
+
+
+def test_a_build_killed_at_random_moments(tmp_path):
+    killed = _kill_loop(tmp_path, ["build", "--no-git-history"], tmp_path / "dist", seed=11)
+    assert killed >= 1  # at least one kill hit a running build
+
+
+def test_a_release_killed_at_random_moments(tmp_path):
+    subprocess.run(["git", "init", "-q", str(tmp_path)], check=True)
+    killed = _kill_loop(tmp_path, ["release", "--version", "1.0.0"], tmp_path / "dist", seed=7,
+                        first=["build", "--no-git-history"])
+    assert killed >= 1
+    assert any((tmp_path / "dist").glob("*-1.0.0.zip"))
