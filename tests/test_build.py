@@ -342,3 +342,28 @@ def test_snapshot_history_has_one_row_per_statement(built):
     assert bund["recorded_at"] is None
     assert all(h["effective_date_source"] is None for h in history
                if h["effective_date"] is None)
+
+
+def test_a_failed_database_write_names_the_output_and_keeps_it(content, tmp_path, run,
+                                                               monkeypatch):
+    """The .duckdb file is written last, in a child process; when that fails the message names
+    --out, not the temporary folder the new package was built in, and --out stays as it was."""
+    import pledgepack.build as build_module
+    from pledgepack.errors import PledgepackError
+
+    out = tmp_path / "dist"
+    assert run("build", "--content", content, "--out", out).exit_code == 0
+    before = {p.relative_to(out): p.read_bytes() for p in out.rglob("*") if p.is_file()}
+
+    def failing(schema, folder, parquet):
+        raise PledgepackError(f"{folder / 'pledges.duckdb'}: writing the database failed: "
+                              "IO Error: No space left on device")
+
+    monkeypatch.setattr(build_module, "write_database", failing)
+    result = run("build", "--content", content, "--out", out)
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    assert f"{out / 'pledges.duckdb'}: writing the database failed" in result.stderr
+    assert ".tmp" not in result.stderr and "pledgepack-" not in result.stderr
+    assert f"({out} left as it was)" in result.stderr
+    assert {p.relative_to(out): p.read_bytes() for p in out.rglob("*") if p.is_file()} == before
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []

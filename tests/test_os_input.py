@@ -125,6 +125,11 @@ def _previous_variants(out, tmp_path):
     broken = tmp_path / "broken-parquet"
     shutil.copytree(out, broken)
     (broken / "data" / "statements.parquet").write_bytes(b"PAR1 broken")
+    broken_zip = tmp_path / "broken-parquet.zip"
+    with zipfile.ZipFile(broken_zip, "w") as archive:
+        for path in sorted(broken.rglob("*")):
+            if path.is_file():
+                archive.write(path, path.relative_to(broken).as_posix())
     listed = tmp_path / "list-json"
     listed.mkdir()
     (listed / "datapackage.json").write_text("[]", encoding="utf-8")
@@ -140,13 +145,14 @@ def _previous_variants(out, tmp_path):
                 archive.write(path, path.relative_to(out).as_posix())
         archive.writestr("filler.bin", b"0" * (300 << 20))
     return {"junk": junk, "bad-json": bad_json, "truncated": truncated,
-            "broken-parquet": broken, "list-json": listed, "bomb": bomb,
+            "broken-parquet": broken, "broken-parquet-zip": broken_zip, "list-json": listed, "bomb": bomb,
             "undeclared": undeclared}
 
 
 @pytest.mark.parametrize("kind, message", [
     ("junk", "neither a folder nor a zip file"), ("bad-json", "is not valid JSON"),
-    ("truncated", ""), ("broken-parquet", ""), ("list-json", "is not a JSON object"),
+    ("truncated", ""), ("broken-parquet", ""), ("broken-parquet-zip", "not a valid package"),
+    ("list-json", "is not a JSON object"),
     ("bomb", "unpacks to more than 256 MiB"), ("undeclared", None)])
 def test_release_previous_that_is_broken(run, content, out, tmp_path, monkeypatch, kind,
                                          message):
@@ -164,6 +170,8 @@ def test_release_previous_that_is_broken(run, content, out, tmp_path, monkeypatc
     assert result.exit_code == 1, result.output
     assert result.stderr.startswith(f"Error: {previous}: ")
     assert message in result.stderr
+    # The scratch folder a zip is unpacked into is never what a message names.
+    assert ".pledgepack-" not in result.stderr
     assert not target.exists()
 
 

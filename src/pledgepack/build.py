@@ -17,7 +17,7 @@ from pathlib import Path
 
 from .check.validate import Report, validate_package
 from .content.folder import read_content
-from .errors import ERROR, WARNING, ContentError, Diagnostic, PackageInvalid
+from .errors import ERROR, WARNING, ContentError, Diagnostic, PackageInvalid, PledgepackError
 from .history.gitio import cache_folder, find_repository
 from .history.timeline import merge_history
 from .history.walk import GitHistory, document_folders
@@ -157,9 +157,14 @@ def _run(content: Path, out: Path, schema: PackageSchema, phases: _Phases, *,
         if not report.valid:
             report.folder = f"{out} (the new build, not swapped in)"
             raise PackageInvalid(report)
-        phases.run("duckdb", write_views_sql, schema, tmp)
-        phases.run("duckdb", write_database, schema, tmp,
-                   {name: p["parquet"] for name, p in paths.items()})
+        try:
+            phases.run("duckdb", write_views_sql, schema, tmp)
+            phases.run("duckdb", write_database, schema, tmp,
+                       {name: p["parquet"] for name, p in paths.items()})
+        except PledgepackError as exc:
+            # The new package's temporary folder is gone with it: name what the user gave.
+            raise PledgepackError(f"{str(exc).replace(str(tmp), str(out))} ({out} left as it "
+                                  "was)") from None
         swap(tmp, out)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
