@@ -485,7 +485,8 @@ def test_the_release_workflow_runs_on_tags_with_full_history_through_make():
     steps = run_steps(job)
     assert steps[0] == "make test"
     assert steps[1].startswith('make release VERSION="${GITHUB_REF_NAME#v}"')
-    assert "dist/pledges-*.zip dist/SHA256SUMS pledges-site-*.zip" in steps[2]
+    assert "dist/*.zip dist/SHA256SUMS pledges-site-*.zip" in steps[2]
+    assert "dist/*.sqlite dist/*.datasette.json dist/*.xlsx" in steps[2]
     assert 'REPOSITORY_URL="https://github.com/${GITHUB_REPOSITORY}"' in steps[1]
 
 

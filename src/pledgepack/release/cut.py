@@ -173,9 +173,12 @@ def package_from_path(path: Path, work: Path) -> Path:
     report = validate_package(folder, csv_rows=False)
     if not report.valid:
         first = report.problems[0]
+        # A zip was unpacked into a scratch folder: its messages name the zip instead.
+        message = first.message.replace(str(folder), str(path)) if folder != path \
+            else first.message
         raise ReleaseError(f"{path}: the previous release is not a valid package "
                            f"({len(report.problems)} problem(s), the first: "
-                           f"{first.message}); give another with --previous")
+                           f"{message}); give another with --previous")
     return folder
 
 
