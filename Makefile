@@ -84,6 +84,7 @@ bench: $(BIN)/pledgepack ## Time the build (100k statements), history walk, lint
 	$(BIN)/python bench/bench_release.py
 	$(BIN)/python bench/bench_exports.py
 	$(BIN)/python bench/bench_site.py
+	$(BIN)/python bench/bench_links.py
 
 clean: ## Remove dist/, site/ and the virtual environments
 	rm -rf $(OUT) $(SITE) $(VENV) $(COMPAT) $(CFF) .pytest_cache
