@@ -339,6 +339,14 @@ def _readme(government: str, plans: int, updates: int, mapping: dict, losses: li
     if "rating" not in mapping:
         lines.append("- `rating` is not mapped: not every plan has one, and an empty rating "
                      "fails the import.")
-    lines += [f"- {loss}" for loss in losses] or ["- Nothing else: every other value is "
-                                                  "imported as the package has it."]
+    lines += [f"- {_markdown_text(loss)}" for loss in losses] or [
+        "- Nothing else: every other value is imported as the package has it."]
     return "\n".join(lines) + "\n"
+
+
+_MARKDOWN_SPECIAL_RE = re.compile(r"([\\`*_\[\]<>|#~!])")
+
+
+def _markdown_text(text: str) -> str:
+    """Text that reads as itself in Markdown: ids may hold `*` or `_`, a note never markup."""
+    return _MARKDOWN_SPECIAL_RE.sub(r"\\\1", text)
