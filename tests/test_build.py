@@ -367,3 +367,23 @@ def test_a_failed_database_write_names_the_output_and_keeps_it(content, tmp_path
     assert f"({out} left as it was)" in result.stderr
     assert {p.relative_to(out): p.read_bytes() for p in out.rglob("*") if p.is_file()} == before
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="needs root to give the repository another owner")
+def test_a_repository_of_another_owner_builds_and_says_why_without_history(tmp_path, run):
+    """git refuses a repository owned by another user ("dubious ownership"): the build still
+    builds, and says that git refused, not that there is no repository."""
+    from conftest import make_repo
+
+    repo = make_repo(tmp_path)
+    content = make_document(repo.path / "content")
+    repo.commit({}, when="2024-02-01T10:00:00+00:00")
+    subprocess.run(["chown", "-R", "65534:65534", str(repo.path)], check=True)
+    out = tmp_path / "dist"
+    result = run("build", "--content", content, "--out", out)
+    assert result.exit_code == 0, result.output
+    assert "git refuses to read its repository" in result.stderr
+    assert "safe.directory" in result.stderr
+    assert "is not in a git repository" not in result.stderr
+    sources = set(pq.read_table(out / "data/status_history.parquet").column("source").to_pylist())
+    assert sources <= {"snapshot", "front_matter"}

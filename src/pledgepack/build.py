@@ -18,7 +18,7 @@ from pathlib import Path
 from .check.validate import Report, validate_package
 from .content.folder import read_content
 from .errors import ERROR, WARNING, ContentError, Diagnostic, PackageInvalid, PledgepackError
-from .history.gitio import cache_folder, find_repository
+from .history.gitio import cache_folder, find_repository, refused_repository
 from .history.timeline import merge_history
 from .history.walk import GitHistory, document_folders
 from .history.walk import git_history as read_git_history
@@ -180,7 +180,14 @@ def _git_history(content: Path, schema: PackageSchema, document_id: str | None,
         content, document_folders(content, document_id), statuses=frozenset(schema.statuses),
         measures=frozenset(schema.measures), allow_shallow=allow_shallow,
         cache_dir=cache_folder(repo) if repo else None, progress=progress)
-    if history is None:
+    refused = refused_repository(content) if history is None else None
+    if refused:
+        # Not the same as no repository: the history is there, git will not read it.
+        notes.append(f"{content}: git refuses to read its repository ({refused}), so "
+                     "status_history holds one snapshot row per statement; to build from its "
+                     "history, run the build as the repository's owner, or mark it safe with "
+                     "'git config --global --add safe.directory <repository>'")
+    elif history is None:
         notes.append(f"{content} is not in a git repository: status_history holds one snapshot "
                      "row per statement")
     else:

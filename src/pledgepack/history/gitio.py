@@ -99,6 +99,20 @@ def line_commits(path: Path) -> dict[int, tuple[str, dt.datetime]] | None:
     return found
 
 
+def refused_repository(folder: Path) -> str | None:
+    """Why git refuses to read the repository holding `folder` (one owned by another user:
+    "dubious ownership"), or None when it does not refuse."""
+    try:
+        proc = subprocess.run(["git", "-C", str(folder), "rev-parse", "--show-toplevel"],
+                              capture_output=True)
+    except FileNotFoundError:
+        return None
+    message = proc.stderr.decode("utf-8", "replace")
+    if proc.returncode == 0 or "dubious ownership" not in message:
+        return None
+    return message.strip().splitlines()[0].removeprefix("fatal: ")
+
+
 def find_repository(folder: Path) -> Repository | None:
     """The repository whose work tree holds `folder`; None when there is none or git is not
     installed."""
