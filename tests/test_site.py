@@ -303,3 +303,20 @@ def test_an_id_that_cannot_be_a_folder_stops_the_site(run, site_package, tmp_pat
     assert result.exit_code == 1
     assert f"statements: testland-2024/portal: id: {bad!r} {message}" in result.stderr
     assert not (tmp_path / "site").exists() and not (tmp_path / "index.html").exists()
+
+
+def test_a_zip_bomb_is_refused_within_the_size_limits(run, site_package, tmp_path):
+    """A release zip is read within the same limits as `release --previous`: a file that
+    unpacks to more than 256 MiB stops the site with a message, and nothing is written."""
+    bomb = tmp_path / "bomb.zip"
+    with zipfile.ZipFile(bomb, "w", zipfile.ZIP_DEFLATED) as archive:
+        for path in sorted(site_package.rglob("*")):
+            if path.is_file():
+                archive.write(path, path.relative_to(site_package).as_posix())
+        archive.writestr("README.md", b"0" * (300 << 20))
+    assert bomb.stat().st_size < 5 << 20
+    out = tmp_path / "site"
+    result = run("site", bomb, "--out", out)
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    assert "README.md unpacks to more than 256 MiB" in result.stderr
+    assert not out.exists()

@@ -29,6 +29,7 @@ from ..outdir import (
     temp_folder,
 )
 from ..package.descriptor import DESCRIPTOR, sha256, source_date_epoch
+from ..package.read import MAX_MEMBER_BYTES, extract_package, read_member
 
 VERSION_RE = re.compile(r"(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)")
 SUMS_FILE = "SHA256SUMS"
@@ -40,8 +41,6 @@ ZIP_EPOCH = dt.datetime(1980, 1, 1, tzinfo=dt.timezone.utc)
 FILE_ATTRIBUTES = (stat.S_IFREG | 0o644) << 16
 ZIP_LEVEL = 9
 # What a previous release's zip may unpack to: far above any real package, far below a bomb.
-MAX_MEMBER_BYTES = 256 << 20
-MAX_ZIP_BYTES = 1 << 30
 
 
 class ReleaseError(PledgepackError):
@@ -182,48 +181,6 @@ def package_from_path(path: Path, work: Path) -> Path:
     return folder
 
 
-def extract_package(path: Path, target: Path) -> None:
-    """Extract from the zip only what a package declares: its descriptor, then the files its
-    resources name, each within MAX_MEMBER_BYTES and all within MAX_ZIP_BYTES, read with a
-    counter (the sizes a zip states can lie)."""
-    with zipfile.ZipFile(path) as archive:
-        members = {info.filename: info for info in archive.infolist() if not info.is_dir()}
-        if DESCRIPTOR not in members:
-            raise ReleaseError(f"{path}: no {DESCRIPTOR} at the top of the zip")
-        budget = [MAX_ZIP_BYTES]
-        raw = _read_member(archive, members[DESCRIPTOR], path, budget)
-        (target / DESCRIPTOR).write_bytes(raw)
-        try:
-            meta = json.loads(raw)
-            declared = sorted({r["path"] for r in meta["resources"]
-                               if isinstance(r.get("path"), str)})
-        except (ValueError, KeyError, TypeError, AttributeError):
-            return  # the validation that follows says what is wrong with it
-        for name in declared:
-            # Never write outside the target, whatever the descriptor claims.
-            if name.startswith("/") or ".." in Path(name).parts or name not in members:
-                continue
-            destination = target / name
-            destination.parent.mkdir(parents=True, exist_ok=True)
-            destination.write_bytes(_read_member(archive, members[name], path, budget))
-
-
-def _read_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo, path: Path,
-                 budget: list[int]) -> bytes:
-    limit = min(MAX_MEMBER_BYTES, budget[0])
-    chunks, size = [], 0
-    with archive.open(info) as member:
-        while chunk := member.read(1 << 20):
-            size += len(chunk)
-            if size > limit:
-                raise ReleaseError(
-                    f"{path}: {info.filename} unpacks to more than {limit // (1 << 20)} MiB; "
-                    "that is no package this tool released")
-            chunks.append(chunk)
-    budget[0] -= size
-    return b"".join(chunks)
-
-
 def find_previous(given: str | None, content: Path, version: str, work: Path, *,
                   descriptor: Path | None, jobs: int | None) -> Previous | None:
     repo = find_repository(content)
@@ -275,8 +232,8 @@ def check_version_unused(version: str, new: dict, content: Path, out: Path, work
     if old_zip.is_file():
         try:
             with zipfile.ZipFile(old_zip) as archive:
-                meta = json.loads(_read_member(archive, archive.getinfo(DESCRIPTOR), old_zip,
-                                               [MAX_MEMBER_BYTES]))
+                meta = json.loads(read_member(archive, archive.getinfo(DESCRIPTOR), old_zip,
+                                              [MAX_MEMBER_BYTES]))
             others.append((str(old_zip), meta if isinstance(meta, dict) else {}))
         except (zipfile.BadZipFile, KeyError, ValueError, EOFError) as exc:
             raise ReleaseError(f"{old_zip}: an earlier zip of version {version} that cannot be "

@@ -8,13 +8,14 @@ packages add or rename are read here and nowhere else, so that the pages see one
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import json
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..errors import PledgepackError
+from ..package.descriptor import sha256
+from ..package.read import extract_package
 
 DESCRIPTOR = "datapackage.json"
 TABLES = ("documents", "sections", "statements", "reports", "status_history", "statuses")
@@ -75,22 +76,19 @@ def unpack(path: Path, work: Path) -> Path:
         raise SiteError(f"{path}: neither a package folder nor a zip file")
     target = work / "package"
     target.mkdir(parents=True)
-    with zipfile.ZipFile(path) as archive:
-        for name in archive.namelist():
-            if name.startswith("/") or ".." in Path(name).parts:
-                raise SiteError(f"{path}: entry {name!r} points outside the archive")
-        archive.extractall(target)
-    if not (target / DESCRIPTOR).is_file():
-        raise SiteError(f"{path}: no {DESCRIPTOR} at the top of the zip")
+    try:
+        with zipfile.ZipFile(path) as archive:
+            for name in archive.namelist():
+                if name.startswith("/") or ".." in Path(name).parts:
+                    raise SiteError(f"{path}: entry {name!r} points outside the archive")
+        # Within the size limits of any package zip: a release's downloads come along too.
+        extract_package(path, target, declared_only=False)
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, NotImplementedError) as exc:
+        raise SiteError(f"{path}: the zip cannot be read ({exc})") from None
+    except PledgepackError as exc:
+        raise SiteError(str(exc)) from None
     return target
 
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def _day(value) -> dt.date | None:
@@ -137,6 +135,6 @@ def load(folder: Path) -> PackageData:
         row.setdefault("reviewed", row.get("last_update") is not None)
         row["categories"] = list(row.get("categories") or [])
     tables["status_history"] = [_history_row(r) for r in tables["status_history"]]
-    downloads = [Download(p.relative_to(folder).as_posix(), p.stat().st_size, _sha256(p))
+    downloads = [Download(p.relative_to(folder).as_posix(), p.stat().st_size, sha256(p))
                  for p in sorted(folder.rglob("*")) if p.is_file()]
     return PackageData(folder, descriptor, tables, downloads)
