@@ -22,7 +22,7 @@ from .yamltext import (
     conflict_line,
     decode,
     int_value,
-    load_yaml,
+    load_front_matter,
     nfc,
     parse_date,
     split_front_matter,
@@ -114,7 +114,7 @@ def parse_chapter(raw: bytes, path: Path, display: str, relpath: str, document_i
         return result
     fm, fm_line, body, body_start = parts
     try:
-        meta = load_yaml(fm, fm_line)
+        meta = load_front_matter(fm, fm_line)
     except YamlProblem as exc:
         diags.append(Diagnostic(display, exc.line, ERROR, exc.message, exc.hint))
         return result

@@ -1,10 +1,16 @@
 """Text and YAML primitives for reading content: decoding, front matter, safe YAML, values.
 
-Front matter is split and loaded with python-frontmatter's YAML handler on a
+Front matter is split at python-frontmatter's boundary lines and loaded with a
 libyaml loader that leaves every plain scalar as the text written (so `2.10` stays
 "2.10", and a bad date gets a line number, not a crash), refuses explicit tags and
 duplicate keys, and refuses aliases and deep nesting before the composer sees them
 (so an alias bomb cannot explode and a deep list cannot crash the process).
+
+Chapters go first to a faster loader (yaml-rs, YAML 1.2) behind a guard: `load_front_matter`
+takes its result only where it can show that the libyaml loader would give the very same
+values, and hands every other text (tags, anchors, aliases, escapes, flow collections, numbers
+or booleans not written the plain way, duplicate keys, deep nesting, any error) to
+`load_yaml`, which words every message as before.
 """
 from __future__ import annotations
 
@@ -34,6 +40,7 @@ _STR, _SEQ, _MAP = ("tag:yaml.org,2002:str", "tag:yaml.org,2002:seq",
 MAX_DEPTH = 64
 # Cheap signs that a text may nest deeply, before the exact test on the parser's events.
 DEEP_HINT_RE = re.compile(r"(?:[-?:][ \t]+){12}|^[ \t]{48,}\S", re.MULTILINE)
+BOUNDARY_RE = frontmatter.YAMLHandler.FM_BOUNDARY
 CONFLICT_RE = re.compile(r"^(?:<{7}|>{7})(?: |$)", re.MULTILINE)
 
 
@@ -109,21 +116,30 @@ def decode(raw: bytes, display: str, diagnostics: list[Diagnostic]) -> str | Non
 
 
 def split_front_matter(text: str) -> tuple[str, int, str, int] | None:
-    """(front matter, its first line, body, offset of the body), or None without front matter."""
-    if not HANDLER.detect(text):
+    """(front matter, its first line, body, offset of the body), or None without front matter.
+    The same cut as python-frontmatter's `FM_BOUNDARY.split(text, 2)`, found by looking only at
+    lines that start with '---' instead of running the pattern over the whole text."""
+    opening = BOUNDARY_RE.match(text)
+    if opening is None:
         return None
-    try:
-        fm, body = HANDLER.split(text)
-    except ValueError:
-        return None
-    fm_line = text.count("\n", 0, text.index(fm)) + 1 if fm else 2
-    return fm, fm_line, body, len(text) - len(body)
+    start = opening.end()
+    closing = BOUNDARY_RE.match(text, start) if text[start - 1:start] == "\n" else None
+    at = start
+    while closing is None:
+        at = text.find("\n---", at)
+        if at == -1:
+            return None
+        at += 1
+        closing = BOUNDARY_RE.match(text, at)
+    fm = text[start:closing.start()]
+    fm_line = text.count("\n", 0, start) + 1 if fm else 2
+    return fm, fm_line, text[closing.end():], closing.end()
 
 
 def load_yaml(text: str, first_line: int):
     """Parse YAML text that starts at `first_line` of its file; raise YamlProblem on bad input."""
     try:
-        if ALIAS_HINT_RE.search(text) or DEEP_HINT_RE.search(text) or \
+        if ("*" in text and ALIAS_HINT_RE.search(text)) or DEEP_HINT_RE.search(text) or \
                 text.count("[") + text.count("{") > MAX_DEPTH:
             _check_events(text, first_line)
         return HANDLER.load(text)
@@ -270,3 +286,108 @@ class Lines:
                 indent = depth
                 out.append(self.first_line + i)
         return out
+
+
+# --- the fast path --------------------------------------------------------------------------
+
+# Where yaml-rs (YAML 1.2) and the loader above could read a text differently, or where only
+# the loader above refuses it with a line number: the text goes to load_yaml instead.
+# Tags, anchors, aliases, directives and reserved characters where they start a token, merge
+# keys, tabs, CR, BOM, escapes, characters libyaml refuses or reads as line breaks, explicit
+# keys, document markers, block scalars with an indentation indicator, and flow collections
+# other than [] and {}.
+UNSURE_YAML_RE = re.compile(
+    r"[\t\r\\\ufeff\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff\ufffe\uffff]|<<"
+    r"|(?:^|(?<=[\s\[{,:?-]))[!&*%@`]"
+    r"|^[ ]*(?:\?|---|\.\.\.)(?:[ ]|$)|[|>][-+]?[0-9]"
+    r"|(?:^|(?<=[\s,:]))[\[{](?![\]}])",
+    re.MULTILINE)
+# A plain scalar that YAML 1.2 reads as a number or a boolean not written the one way that
+# str() gives back (`03`, `+3`, `1.0`, `0x1F`, `1_000`, `.inf`, `True`): the loader above keeps
+# the text as written, which cannot be told from yaml-rs's value.
+UNSURE_SCALAR_RE = re.compile(
+    r"(?:^|(?<=[\s\[{,:]))"
+    r"(?!(?:0|[1-9][0-9]*|true|false)[ ]*(?:$|#|[,\]}]))"
+    r"(?:[-+]?(?:[0-9][0-9_]*(?:\.[0-9_]*)?|\.[0-9_]+)(?:[eE][-+]?[0-9]+)?"
+    r"|[-+]?0[xXoObB][0-9a-fA-F_]+|[-+]?\.(?:inf|Inf|INF|nan|NaN|NAN)"
+    r"|True|TRUE|False|FALSE)"
+    r"[ ]*(?:$|#|[,\]}])",
+    re.MULTILINE)
+
+
+UNSURE = object()
+
+
+class _Unsure(Exception):
+    """The fast loader's result cannot be shown to equal the reference loader's."""
+
+
+def load_front_matter(text: str, first_line: int):
+    """The front matter's value, exactly as load_yaml gives it (raising YamlProblem as it does),
+    read by yaml-rs where the guard allows."""
+    value = fast_load(text)
+    return load_yaml(text, first_line) if value is UNSURE else value
+
+
+
+
+
+def fast_load(text: str):
+    """The value of `text` read by yaml-rs as load_yaml would read it, or UNSURE."""
+    if not text.endswith("\n") or UNSURE_YAML_RE.search(text) or UNSURE_SCALAR_RE.search(text):
+        return UNSURE
+    try:
+        value = _yaml_rs().loads(text, parse_datetime=False)
+        return _as_text(value, 1) if type(value) in (dict, list) else _scalar(value)
+    except (_Unsure, ValueError, RecursionError):
+        return UNSURE
+
+
+_YAML_RS = None
+
+
+def _yaml_rs():
+    global _YAML_RS
+    if _YAML_RS is None:
+        import yaml_rs
+
+        _YAML_RS = yaml_rs
+    return _YAML_RS
+
+
+def _scalar(value):
+    """A scalar of yaml-rs as the reference loader's text: None stays None, an int or a
+    boolean is the text it was written as (the guard let only that spelling through)."""
+    kind = type(value)
+    if kind is str or value is None:
+        return value
+    if kind is int:
+        return str(value)
+    if kind is bool:
+        return "true" if value else "false"
+    raise _Unsure
+
+
+def _as_text(node, depth: int):
+    """Turn yaml-rs's values into the reference loader's, in place; refuse what is deeper than
+    MAX_DEPTH (the reference loader then words the error) and keys that become equal."""
+    if depth > MAX_DEPTH:
+        raise _Unsure
+    if type(node) is dict:
+        if not all(type(key) is str for key in node):
+            items = [(_scalar(key), value) for key, value in node.items()]
+            node = dict(items)
+            if len(node) != len(items):
+                raise _Unsure
+        for key, value in node.items():
+            kind = type(value)
+            if kind is str or value is None:
+                continue
+            node[key] = _as_text(value, depth + 1) if kind in (dict, list) else _scalar(value)
+        return node
+    for index, value in enumerate(node):
+        kind = type(value)
+        if kind is str or value is None:
+            continue
+        node[index] = _as_text(value, depth + 1) if kind in (dict, list) else _scalar(value)
+    return node

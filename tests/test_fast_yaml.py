@@ -1,0 +1,167 @@
+"""The fast front-matter loader (yaml-rs behind a guard) against the reference loader
+(libyaml, every plain scalar kept as text): on every case the chapter reader must give the
+same values and the same diagnostics whichever path reads the front matter, and the fast path
+must really take the plain cases (else the guard would prove nothing about speed)."""
+from __future__ import annotations
+
+import itertools
+from pathlib import Path
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+import pledgepack.content.yamltext as yamltext
+from pledgepack.content.chapter import parse_chapter
+from pledgepack.schema import PackageSchema
+
+SCHEMA = PackageSchema.load()
+STATUSES, MEASURES = frozenset(SCHEMA.statuses), frozenset(SCHEMA.measures)
+REPO = Path(__file__).resolve().parent.parent
+
+# Scalars where YAML 1.1 and 1.2, or a typed and a text-keeping loader, can differ.
+SCALARS = [
+    "3", "0", "-0", "03", "+3", "-3", "1.0", "1.10", "2.10", "1.", ".5", "-.5", "1e3", "1E3",
+    "-1e-3", "1_000", "0x1F", "0o17", "017", "0b101", "1:20", "190:20:30", ".inf", "-.Inf",
+    "+.inf", ".NaN", ".nan", "12345678901234567890123", "true", "false", "True", "FALSE",
+    "TRUE", "yes", "no", "on", "off", "Yes", "NO", "y", "n", "~", "null", "Null", "NULL", "",
+    "''", '""', "'3'", '"3"', "'true'", "2021-11-30", "'2021-11-30'", '"2021-11-30"',
+    "2021-11-30T10:00:00Z", "2021-11-30 10:00:00", "2021-13-45", "2021-2-3", "=", "<<", "a=b",
+    "https://example.org/?a=b&c=d%20e", "x # comment", "x#y", "'it''s'", '"a\\tb"', '"\\u00e9"',
+    '"\\/"', '"\\x41"', "ä ö ü ß", "\u00a0x", "日本語", "emoji \U0001F600", "-x", ":x", "?x",
+    "a: b", "'a: b'", "[a, b]", "[]", "{}", "{a: b}", "[1, 2.0, x]", "!!str 3", "!!float 1",
+    "!x y", "&a x", "*a", "@x", "`x", "%x", "|\n  line\n", "|-\n  line\n  two\n",
+    ">+\n  fold\n  ed\n\n", "|2\n   ind\n", ">\n  x\n\n   y\n  z\n", '"multi\n  line"',
+    "'multi\n\n  line'", "plain\n  continued\n\n  para", "x" * 300, "Tab\there", "R&D",
+    "Hallo!", "a*b", "50%", "done.", "- item", "1. Kapitel",
+]
+TEMPLATES = [
+    "---\ntitle: \"1. T\"\norder: {v}\npublished: {v}\nstatements:\n  - id: a\n    status: "
+    "implemented\n    summary: {v}\n---\nText [a](#a).\n",
+    "---\ntitle: {v}\nstatements:\n  - id: a\n    status: implemented\n    summary: x\n"
+    "    last_update: {v}\n    categories:\n      - {v}\n    reports:\n      - title: {v}\n"
+    "        url: https://example.org/r\n---\nBody [a](#a).\n",
+    "---\ntitle: \"2. T\"\nsection: {v}\nredirect_url: {v}\nstatements: []\n---\n",
+    "---\ntitle: \"3. T\"\nstatements:\n  - id: {v}\n    status: broken\n    summary: s\n"
+    "    rating: {v}\n    govplan_status: started\n---\n[s](#x)\n",
+]
+HAND = [
+    "---\ntitle: a\ntitle: b\n---\n",                       # duplicate key
+    "---\ntitle: a\n\"title\": b\n---\n",
+    "---\n1: a\n\"1\": b\ntitle: t\n---\n",                  # keys equal only as text
+    "---\nnull: a\n~: b\ntitle: t\n---\n",
+    "---\ntrue: a\n\"true\": b\ntitle: t\n---\n",
+    "---\ntitle: t\nstatements:\n  - id: a\n    id: b\n    status: broken\n---\n",
+    "---\ntitle: t\nx: &a [1]\ny: *a\n---\n",                 # anchor and alias
+    "---\ntitle: t\n<<: {order: 3}\n---\n",
+    "---\n%YAML 1.1\ntitle: t\n---\n",
+    "---\ntitle: t\n...\n---\n",
+    "---\n? title\n: t\n---\n",
+    "---\n[a, b]: c\ntitle: t\n---\n",
+    "---\ntitle: t\r\norder: 2\r\n---\r\nbody\r\n",
+    "\ufeff---\ntitle: t\n---\n",
+    "---\n\ttitle: t\n---\n",
+    "---\ntitle: t\nstatements:\n- id: a\n  status: broken\n  summary: s\n---\n",
+    "---\ntitle: [t\n---\n",                                  # errors, worded by libyaml
+    "---\ntitle: 't\n---\n",
+    "---\ntitle: a: b\n---\n",
+    "---\ntitle: t\n  bad: indent\n---\n",
+    "---\n- a\n- b\n---\n",
+    "---\njust text\n---\n",
+    "---\n3\n---\n",
+    "---\n---\nbody\n",
+    "---\n# only a comment\n---\n",
+    "---\n\n\ntitle: t\n\n---\n\nbody\n",
+    "----  \ntitle: t\n---x\n-----\nbody\n",
+    "---\ntitle: t\nx: " + "[" * 70 + "]" * 70 + "\n---\n",    # deep nesting
+    "---\ntitle: t\nx:\n" + "".join(" " * i + "- \n" for i in range(1, 80)) + "---\n",
+    "---\ntitle: t\nx:\n" + "".join(" " * i + f"k{i}:\n" for i in range(1, 80)) + "---\n",
+    "---\ntitle: t\nx: " + "- " * 70 + "a\n---\n",
+    "---\ntitle: t\nx:\n" + "".join(" " * (2 * i) + f"k{i}:\n" for i in range(70)) + "    v\n---\n",
+    "---\ntitle: t\nstatements:\n  - id: a\n    status: implemented\n    summary: |\n"
+    "      keep\n\n      this\n    last_update: 2021-11-30\n    deadline: '2022-02-30'\n"
+    "    history:\n      - date: 2021-01-01\n        status: broken\n        note: n\n---\n",
+    "---\ntitle: t # comment\norder: 4 # c\npublished: false\n---\n",
+    "---\ntitle: \"é\\u00e9\"\n---\n",
+    "---\ntitle: t\nstatements:\n  -\n  - 3\n  - id:\n  - id: [x]\n---\n",
+    "---\ntitle: t\nunknown: 1\nstatements:\n  - id: a\n    status: broken\n    extra: 2\n"
+    "    summary: s\n---\n",
+]
+
+
+def _read(raw: str):
+    result = parse_chapter(raw.encode(), Path("d/1.md"), "d/1.md", "d/1.md", "d", STATUSES,
+                           MEASURES)
+    return (result.section, result.statements, result.reports, result.recorded,
+            result.diagnostics, result.unpublished)
+
+
+def _reference(raw: str, monkeypatch):
+    with monkeypatch.context() as patch:
+        patch.setattr(yamltext, "fast_load", lambda text: yamltext.UNSURE)
+        return _read(raw)
+
+
+def _cases() -> list[str]:
+    cases = [template.replace("{v}", value.replace("\n", "\n" + " " * 6))
+             for template, value in itertools.product(TEMPLATES, SCALARS)]
+    return cases + HAND
+
+
+CASES = _cases()
+
+
+def test_fast_path_reads_every_case_as_the_reference_loader(monkeypatch):
+    fast = 0
+    for raw in CASES:
+        expected = _reference(raw, monkeypatch)
+        assert _read(raw) == expected, raw
+        fm = yamltext.split_front_matter(raw.replace("\r\n", "\n"))
+        if fm and yamltext.fast_load(fm[0]) is not yamltext.UNSURE:
+            fast += 1
+    assert len(CASES) > 400
+    # the guard lets through the plainly written cases, not only the trivial ones
+    assert fast > len(CASES) // 4, fast
+
+
+@pytest.mark.parametrize("value", ["03", "+3", "1.0", "0x1F", "1_000", ".inf", "True", "1e3",
+                                   "-0", "2.10"])
+def test_numbers_and_booleans_the_fast_loader_would_type_are_left_to_the_reference(value):
+    assert yamltext.fast_load(f"order: {value}\n") is yamltext.UNSURE
+    assert yamltext.load_yaml(f"order: {value}\n", 2) == {"order": value}
+
+
+def test_plain_numbers_and_booleans_come_back_as_the_text_written():
+    text = "order: 12\npublished: false\nx:\n  - 0\n  - true\n  - ~\n  - ''\n5: y\n"
+    assert yamltext.fast_load(text) == yamltext.load_yaml(text, 2) == {
+        "order": "12", "published": "false", "x": ["0", "true", None, ""], "5": "y"}
+
+
+@pytest.mark.parametrize("text", ["a: 1\na: 2\n", "x: &a 1\ny: *a\n", "x: !!float 1\n",
+                                  "x: " + "[" * 70 + "]" * 70 + "\n"])
+def test_refusals_stay_with_the_reference_loader(text):
+    assert yamltext.fast_load(text) is yamltext.UNSURE
+    with pytest.raises(yamltext.YamlProblem):
+        yamltext.load_front_matter(text, 2)
+
+
+@pytest.mark.parametrize("path", sorted((REPO / "content").rglob("*.md"))
+                         + sorted((REPO / "tests" / "fixtures").rglob("*.md")),
+                         ids=lambda p: p.name)
+def test_shipped_chapters_read_the_same_on_both_paths(path, monkeypatch):
+    raw = path.read_text(encoding="utf-8")
+    assert _read(raw) == _reference(raw, monkeypatch)
+
+
+TOKENS = st.sampled_from(SCALARS[:60] + ["a", "b c", "-", ":", "#", "'", '"', " ", "[", "]",
+                                         "{", "}", ",", "\n", "\n  ", "\n- ", ": ", "- "])
+
+
+@given(st.lists(TOKENS, max_size=12).map("".join))
+def test_random_front_matter_reads_the_same_on_both_paths(value):
+    text = f"title: t\norder: {value}\nsummary: {value}\n"
+    fast = yamltext.fast_load(text)
+    if fast is yamltext.UNSURE:
+        return
+    assert fast == yamltext.load_yaml(text, 2)
+    assert repr(fast) == repr(yamltext.load_yaml(text, 2))
