@@ -85,6 +85,7 @@ bench: $(BIN)/pledgepack ## Time the build (100k statements), history walk, lint
 	$(BIN)/python bench/bench_exports.py
 	$(BIN)/python bench/bench_site.py
 	$(BIN)/python bench/bench_links.py
+	$(BIN)/python bench/check_fast_yaml.py
 
 clean: ## Remove dist/, site/ and the virtual environments
 	rm -rf $(OUT) $(SITE) $(VENV) $(COMPAT) $(CFF) .pytest_cache

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from ..errors import ERROR, WARNING, Diagnostic
 from ..schema import LIST_DELIMITER
-from .links import ANCHOR_ID_RE, ANCHOR_RE, SPACE_RE, fragment_links, plain
+from .links import ANCHOR_ID_RE, ANCHOR_RE, fragment_links, plain
 from .yamltext import (
     URI_RE,
     Lines,
@@ -386,7 +386,7 @@ def find_anchors(text: str, body_start: int, display: str,
             line += text.count("\n", last, start)
             last = start
             col = start - text.rfind("\n", 0, start)
-            anchors.append((nfc(match.group(2)), SPACE_RE.sub(" ", match.group(1)).strip(),
+            anchors.append((nfc(match.group(2)), " ".join(match.group(1).split()),
                             line, col))
     else:
         found, problems = fragment_links(body, first_line)

@@ -19,7 +19,8 @@ ANCHOR_ID_RE = re.compile(r"[^\s()\[\]#/?\"'<>\\`]+")
 # reference definitions and uses, indented code.
 UNSURE_RE = re.compile(r"[\\<`]|~~~|!\[|\]:|\]\[|^(?: {4}|\t)", re.MULTILINE)
 # In a link's text or id, these would be read otherwise by CommonMark (emphasis, entities).
-UNSURE_LINK_RE = re.compile(r"[*_&]")
+UNSURE_ANCHOR_RE = re.compile(r"\[[^\[\]]*[*_&][^\[\]]*\]\(#[^()\s]+\)"
+                              r"|\[[^\[\]]*\]\(#[^()\s]*[*_&\[\]#/?\"'<>\\`][^()\s]*\)")
 SPACE_RE = re.compile(r"\s+")
 # An HTML link to a fragment, which CommonMark passes through as raw HTML.
 HTML_LINK_RE = re.compile(r"""<a\s[^>]*?href\s*=\s*["']?#([^"'\s>]*)""", re.IGNORECASE)
@@ -35,14 +36,11 @@ def plain(body: str) -> bool:
         return True  # no link at all: nothing to decide
     if UNSURE_RE.search(body):
         return False
-    found = 0
-    for match in ANCHOR_RE.finditer(body):
-        text, sid = match.groups()
-        if UNSURE_LINK_RE.search(text) or UNSURE_LINK_RE.search(sid) or \
-                not ANCHOR_ID_RE.fullmatch(sid):
-            return False
-        found += 1
-    return body.count("](#") == found and "](<" not in body
+    # One pass for every [text](#id) whose text holds emphasis or an entity, or whose id does
+    # or cannot be an anchor (the link text holds no brackets, so each match is one link).
+    if UNSURE_ANCHOR_RE.search(body):
+        return False
+    return body.count("](#") == len(ANCHOR_RE.findall(body)) and "](<" not in body
 
 
 def fragment_links(body: str, first_line: int) -> tuple[list[Anchor], list[Problem]]:
