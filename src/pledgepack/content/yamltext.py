@@ -329,9 +329,6 @@ def load_front_matter(text: str, first_line: int):
     return load_yaml(text, first_line) if value is UNSURE else value
 
 
-
-
-
 def fast_load(text: str):
     """The value of `text` read by yaml-rs as load_yaml would read it, or UNSURE."""
     if not text.endswith("\n") or UNSURE_YAML_RE.search(text) or UNSURE_SCALAR_RE.search(text):
