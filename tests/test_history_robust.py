@@ -37,6 +37,12 @@ TRICKY = {
         "    measure: law\n",
         "    measure: law\n    history:\n      - date: 2020-01-01\n        status: [broken]\n"),
 }
+# A block scalar that ends an item keeps the item's line break in the whole front matter: a
+# piece cut without it would read the status "broken" where the build reads "broken\n".
+TRICKY["block scalar status ending an item"] = CHAPTER.replace(
+    "        url: \"https://example.gov/portal\"\n",
+    "        url: \"https://example.gov/portal\"\n    status: |\n      broken\n").replace(
+    "    status: partially_implemented\n", "")
 TRICKY["empty anchor text and no summary"] = (
     "---\nstatements:\n  - id: '0'\n    status: broken\ntitle: 'T'\n---\n[ ](#0)\n")
 TRICKY["two statements keys"] = CHAPTER.replace("published: true\n",

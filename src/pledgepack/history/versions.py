@@ -13,7 +13,13 @@ import re
 from pathlib import Path
 
 from ..content.chapter import find_anchors, parse_chapter, read_entry, section_row
-from ..content.yamltext import Lines, YamlProblem, conflict_line, load_yaml, split_front_matter
+from ..content.yamltext import (
+    Lines,
+    YamlProblem,
+    conflict_line,
+    load_front_matter,
+    split_front_matter,
+)
 from ..errors import ERROR, Diagnostic
 
 # 'statements:' alone on its line (a block list follows), at the top level. A '#' right after
@@ -79,7 +85,7 @@ class VersionParser:
         """Whether the front matter outside the statements has an error for the build."""
         if head not in self.heads:
             try:
-                meta = load_yaml(head, 1)
+                meta = load_front_matter(head, 1)
             except YamlProblem:
                 meta = None
             diagnostics: list[Diagnostic] = []
@@ -95,7 +101,7 @@ class VersionParser:
         if chunk not in self.entries:
             found = None
             try:
-                items = load_yaml(chunk, 1)
+                items = load_front_matter(chunk, 1)
             except YamlProblem:
                 items = None
             if isinstance(items, list) and len(items) == 1:
@@ -165,7 +171,10 @@ def _split(fm: str) -> tuple[str, list[str]] | None:
     pieces = ("\n" + block).split("\n" + dash)
     if not _only_comments(pieces[0]) or any(p[:1] not in ("", " ", "\n") for p in pieces[1:]):
         return None
-    return fm[:match.start()] + fm[end:], [dash + piece for piece in pieces[1:]]
+    # Each item as it stands in the file, its line break included (the split took it off all
+    # but the last), so that it reads as it does in the whole front matter.
+    items = [dash + piece + "\n" for piece in pieces[1:-1]] + [dash + pieces[-1]]
+    return fm[:match.start()] + fm[end:], items
 
 
 def _only_comments(text: str) -> bool:
