@@ -10,8 +10,10 @@ Three measurements, each the median of --repeat runs, on repositories made by
    commits (the time should about double). Cost follows the file versions read, not
    commits x files.
 3. Against git-history, when it is installed (`pip install git-history`): a one-chapter
-   repository (`--documents 1 --chapters 1 --statements 2000 --commits 300`), git-history
-   with a --convert that reads the front matter's statements, beside our walk.
+   repository with as many commits as the walk's bench repository (`--documents 1
+   --chapters 1 --statements 20 --commits 2000`), git-history with a --convert that reads the
+   front matter's statements, beside our walk. Aim: the walk at least 20x faster. git-history
+   runs once (it takes minutes); the walk --repeat times.
 """
 from __future__ import annotations
 
@@ -108,7 +110,7 @@ def bench_git_history(work: Path, repeat: int) -> None:
     if not Path(tool).exists():
         print("git-history: not installed (pip install git-history); comparison skipped")
         return
-    corpus = make_corpus(work / "one-chapter", 1, 1, 2000, 300)
+    corpus = make_corpus(work / "one-chapter", 1, 1, 20, 2000)
     # git-history follows one path, the one at HEAD, and not across renames.
     chapter = next(corpus.glob("vertrag-000/*.md")).relative_to(corpus).as_posix()
     followed = subprocess.run(["git", "-C", str(corpus), "log", "--format=%H", "--", chapter],
@@ -121,13 +123,13 @@ def bench_git_history(work: Path, repeat: int) -> None:
                         "--import", "yaml", "--convert", CONVERT, "--silent"],
                        check=True, capture_output=True)
 
-    theirs, _ = median_time(repeat, run_git_history)
+    theirs, _ = median_time(1, run_git_history)
     ours, result = median_time(repeat, lambda: walk(corpus))
-    print(f"git-history: 1 chapter, 2000 statements, {result.commits} commits")
+    print(f"git-history: 1 chapter, {len(result.changes)} status rows, {result.commits} commits")
     print(f"  git-history file --convert  {theirs:8.3f} s  ({len(followed)} commits of {chapter}:"
           " it does not follow the chapter's renames)")
     print(f"  pledgepack walk             {ours:8.3f} s  (all {result.commits} commits)")
-    print(f"  pledgepack is {theirs / ours:.1f}x faster (aim: at least 10x); per commit read "
+    print(f"  pledgepack is {theirs / ours:.1f}x faster (aim: at least 20x); per commit read "
           f"{(theirs / len(followed)) / (ours / result.commits):.1f}x")
 
 
