@@ -9,7 +9,6 @@ import gc
 import os
 import re
 from collections.abc import Callable
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -266,7 +265,9 @@ def _read_all(tasks: list[tuple], jobs: int, progress: Progress | None) -> list[
             if progress:
                 progress("parse", n, total)
         return results
+    # Imported here: multiprocessing costs lint and the other one-process commands their start.
     import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
 
     context = multiprocessing.get_context("forkserver")
     results = []

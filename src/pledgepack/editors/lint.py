@@ -13,7 +13,13 @@ from urllib.parse import urlsplit
 
 from ..content.folder import scan_content
 from ..content.links import ANCHOR_ID_RE
-from ..content.yamltext import Lines, YamlProblem, decode, load_yaml, split_front_matter
+from ..content.yamltext import (
+    Lines,
+    YamlProblem,
+    decode,
+    load_front_matter,
+    split_front_matter,
+)
 from ..errors import ERROR, WARNING, Diagnostic
 from ..history.gitio import line_commits
 from ..schema import PackageSchema
@@ -85,7 +91,7 @@ def _lint_chapter(path: Path, display: str, document_date: dt.date | None,
         return found
     fm, fm_line, _, _ = parts
     try:
-        meta = load_yaml(fm, fm_line) or {}
+        meta = load_front_matter(fm, fm_line) or {}
     except YamlProblem:
         return found
     lines = Lines(fm, fm_line)
