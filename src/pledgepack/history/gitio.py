@@ -78,11 +78,13 @@ def line_commits(path: Path) -> dict[int, tuple[str, dt.datetime]] | None:
     """For each line of a file in a git work tree (1-based), the commit that last wrote it and
     its committer time (git blame, following .mailmap and moves within the file); lines not yet
     committed are left out. None when the file is not in a repository with commits."""
-    repo = find_repository(path.parent)
-    if repo is None or repo.head is None:
-        return None
-    proc = subprocess.run(["git", *_CONFIG, "-C", str(path.parent), "blame", "--porcelain",
-                           "--", path.name], capture_output=True)
+    # One git call: outside a repository, before the first commit, for an untracked file or a
+    # damaged HEAD, blame fails and there is nothing to say.
+    try:
+        proc = subprocess.run(["git", *_CONFIG, "-C", str(path.parent), "blame", "--porcelain",
+                               "--", path.name], capture_output=True)
+    except FileNotFoundError:
+        return None  # git is not installed
     if proc.returncode != 0:
         return None  # not tracked, or git cannot blame it
     found, times, current = {}, {}, None
