@@ -31,6 +31,7 @@ from .chapter import ChapterResult
 CACHE_FORMAT = 1
 SUFFIX = ".chapter"
 STALE_SECONDS = 30 * 86400
+WRITING_SECONDS = 3600
 _HERE = Path(__file__).resolve().parent
 _FIELDS = tuple(f.name for f in fields(ChapterResult))
 
@@ -127,9 +128,18 @@ class ChapterCache:
             names = os.listdir(self.folder)
         except OSError:
             return
+        young = time.time() - WRITING_SECONDS
         for name in names:
-            if name not in used:
-                _unlink(self.folder / name)
+            if name in used:
+                continue
+            path = self.folder / name
+            try:
+                # Another build may be writing this one right now.
+                if name.startswith(".new-") and path.stat().st_mtime > young:
+                    continue
+            except OSError:
+                continue
+            _unlink(path)
         # Content folders built no more: their entries go after a month without a change.
         stale = time.time() - STALE_SECONDS
         for other in self.folder.parent.glob("chapters-*"):
