@@ -78,7 +78,8 @@ class ChapterCache:
             return None
         try:
             with open(self.folder / (key + SUFFIX), "rb") as entry:
-                data = marshal.load(entry)
+                # loads of the whole file: load() reads the file in many small pieces.
+                data = marshal.loads(entry.read())
             form, stored, values = data
             if form != CACHE_FORMAT or stored != key or len(values) != len(_FIELDS):
                 return None
