@@ -79,6 +79,7 @@ fuzz: $(BIN)/pledgepack ## Run the property suite long (FUZZ_EXAMPLES per proper
 bench: $(BIN)/pledgepack ## Time the build (100k statements), history walk, lint, release, exports and site (needs ../shared/bench)
 	$(BIN)/pip install --quiet --disable-pip-version-check -e '.[test,bench]'
 	$(BIN)/python bench/bench_build.py
+	$(BIN)/python bench/bench_rebuild.py --sizes 10k,100k,300k
 	$(BIN)/python bench/bench_history.py
 	$(BIN)/python bench/bench_lint.py
 	$(BIN)/python bench/bench_release.py

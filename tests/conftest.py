@@ -109,6 +109,13 @@ def make_document(root: Path, name: str = "testland-2024", chapters: dict[str, s
     return root
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _own_cache_folder(tmp_path_factory):
+    """Builds of content outside a repository cache parsed chapters in the user's cache
+    folder: the tests keep theirs in a folder of their own."""
+    os.environ["XDG_CACHE_HOME"] = str(tmp_path_factory.mktemp("xdg-cache"))
+
+
 @pytest.fixture
 def content(tmp_path: Path) -> Path:
     """A small valid content folder with one document and one chapter."""

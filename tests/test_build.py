@@ -355,11 +355,21 @@ def test_a_failed_database_write_names_the_output_and_keeps_it(content, tmp_path
     assert run("build", "--content", content, "--out", out).exit_code == 0
     before = {p.relative_to(out): p.read_bytes() for p in out.rglob("*") if p.is_file()}
 
-    def failing(schema, folder, parquet):
-        raise PledgepackError(f"{folder / 'pledges.duckdb'}: writing the database failed: "
-                              "IO Error: No space left on device")
+    class Failing:
+        def __init__(self, schema, folder, parquet):
+            self.folder = folder
 
-    monkeypatch.setattr(build_module, "write_database", failing)
+        def wait(self):
+            raise PledgepackError(f"{self.folder / 'pledges.duckdb'}: writing the database "
+                                  "failed: IO Error: No space left on device")
+
+        def cancel(self):
+            pass
+
+    monkeypatch.setattr(build_module, "DatabaseWriter", Failing)
+    # An edit, so that the build has a new package to write (an unchanged one is up to date).
+    chapter = next(content.rglob("*.md"))
+    chapter.write_text(chapter.read_text(encoding="utf-8") + "\nMehr Text.\n", encoding="utf-8")
     result = run("build", "--content", content, "--out", out)
     assert result.exit_code == 1 and "Traceback" not in result.output
     assert f"{out / 'pledges.duckdb'}: writing the database failed" in result.stderr

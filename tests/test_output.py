@@ -299,6 +299,9 @@ def test_a_full_disk_or_a_read_only_out_leaves_the_old_build(tmp_path, mount):
     old = files(out)
     (disk / "filler").write_bytes(b"\0" * (3 * 1024 * 1024 - sum(map(len, old.values())) - 4096
                                           * 40))
+    # An edit, so that the builds below have a new package to write.
+    chapter = next(content.rglob("*.md"))
+    chapter.write_text(chapter.read_text(encoding="utf-8") + "\nMehr Text.\n", encoding="utf-8")
     full = cli("build", "--content", content, "--out", out, "--no-git-history")
     assert full.returncode == 1
     assert "Traceback" not in full.stderr

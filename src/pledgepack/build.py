@@ -16,13 +16,23 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .check.validate import Report, validate_package
+from .content.cache import ChapterCache
 from .content.folder import read_content
 from .errors import ERROR, WARNING, ContentError, Diagnostic, PackageInvalid, PledgepackError
-from .history.gitio import cache_folder, find_repository, refused_repository
+from .history.gitio import Repository, cache_folder, find_repository, refused_repository
 from .history.timeline import merge_history
 from .history.walk import GitHistory, document_folders
 from .history.walk import git_history as read_git_history
-from .outdir import OutputError, check_target, kill_point, locked, mark, swap, temp_folder
+from .outdir import (
+    OutputError,
+    check_target,
+    file_states,
+    kill_point,
+    locked,
+    mark,
+    swap,
+    temp_folder,
+)
 from .package.descriptor import (
     build_descriptor,
     created_timestamp,
@@ -31,7 +41,8 @@ from .package.descriptor import (
 )
 from .package.tables import build_tables
 from .package.writers import write_tables
-from .query.views import write_database, write_views_sql
+from .query.views import DatabaseWriter, write_views_sql
+from .rebuild import cache_root, inputs_fingerprint, record_build, up_to_date
 from .schema import PackageSchema
 
 Progress = Callable[[str, int, int], None]
@@ -46,6 +57,8 @@ class BuildResult:
     timings: dict[str, float] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
     history: GitHistory | None = None
+    # `out` was already this build's output, and was left untouched.
+    up_to_date: bool = False
 
     @property
     def warnings(self) -> list[Diagnostic]:
@@ -107,7 +120,7 @@ def build(content: Path | str = "content", out: Path | str = "dist", *,
     check_target(out, content)
     try:
         with locked(out), _no_cyclic_gc():
-            report, tables, diagnostics, notes, history = _run(
+            report, counts, diagnostics, notes, history, skipped = _run(
                 content, out, schema, phases, include_unpublished=include_unpublished,
                 strict=strict, document_id=document_id, document_title=document_title,
                 jobs=jobs, git_history=git_history, allow_shallow=allow_shallow,
@@ -116,9 +129,9 @@ def build(content: Path | str = "content", out: Path | str = "dist", *,
         raise OutputError(f"{out}: could not write the new package ({exc.strerror or exc}); "
                           f"{out} left as it was") from None
     report.folder = str(out)
-    counts = {name: table.num_rows for name, table in tables.items()}
     return BuildResult(out=out, counts=counts, diagnostics=diagnostics, report=report,
-                       timings=phases.timings, notes=notes, history=history)
+                       timings=phases.timings, notes=notes, history=history,
+                       up_to_date=skipped)
 
 
 def _run(content: Path, out: Path, schema: PackageSchema, phases: _Phases, *,
@@ -126,9 +139,14 @@ def _run(content: Path, out: Path, schema: PackageSchema, phases: _Phases, *,
          document_title: str | None, jobs: int, git_history: bool, allow_shallow: bool,
          full_validation: bool, version: str | None, progress: Progress | None):
     """The build proper, under the lock on `out`."""
+    repo = find_repository(content) if content.is_dir() else None
+    cache_dir = cache_root(repo)
+    cache = ChapterCache(cache_dir, content, frozenset(schema.statuses),
+                         frozenset(schema.measures))
     model = phases.run("parse", read_content, content, schema,
                        include_unpublished=include_unpublished, document_id=document_id,
-                       document_title=document_title, jobs=jobs, progress=progress)
+                       document_title=document_title, jobs=jobs, progress=progress,
+                       cache=cache)
     diagnostics = list(model.diagnostics)
     if strict and diagnostics:
         raise ContentError([Diagnostic(d.path, d.line, ERROR, d.message, d.hint, d.col)
@@ -136,21 +154,43 @@ def _run(content: Path, out: Path, schema: PackageSchema, phases: _Phases, *,
     notes: list[str] = []
     history = None
     if git_history:
-        history = phases.run("history", _git_history, content, schema, document_id,
+        history = phases.run("history", _git_history, content, repo, schema, document_id,
                              allow_shallow, progress, notes)
     else:
         notes.append("--no-git-history: status_history holds one snapshot row per statement")
+    created = created_timestamp(content)
+    fingerprint = inputs_fingerprint(
+        schema, content, cache.used, created, history, repo.top if repo else None,
+        {"include_unpublished": include_unpublished, "strict": strict,
+         "document_id": document_id, "document_title": document_title,
+         "git_history": git_history, "allow_shallow": allow_shallow,
+         "full_validation": full_validation, "version": version})
+    record = phases.run("check", up_to_date, cache_dir, out, fingerprint)
+    if record is not None:
+        cache.prune()
+        report = Report(folder=str(out), resources=record["resources"],
+                        csv_rows=full_validation)
+        return report, record["counts"], diagnostics, notes, history, True
     rows = (merge_history(model, history.with_dates if history else None)
             if history or model.recorded else None)
     tables = phases.run("tables", build_tables, schema, model, rows)
+    del rows
     tmp = temp_folder(out, "tmp")
+    database = None
     try:
         os.chmod(tmp, 0o755)
         mark(tmp)
         paths = phases.run("write", write_tables, tables, tmp)
+        counts = {name: table.num_rows for name, table in tables.items()}
+        del tables
         kill_point("written")
-        package = build_descriptor(schema, paths, tmp, model, created_timestamp(content),
-                                   version=version, history_note=_history_note(history))
+        # The database is written from the Parquet files by a child process, while this one
+        # validates them: the two overlap, and the database is dropped if validation fails.
+        database = phases.run("duckdb", DatabaseWriter, schema, tmp,
+                              {name: p["parquet"] for name, p in paths.items()})
+        package = build_descriptor(schema, paths, tmp, model, created, version=version,
+                                   history_note=_history_note(history))
+        del model
         phases.run("write", write_descriptor, package, tmp)
         report = phases.run("validate", validate_package, tmp, jobs=jobs,
                             csv_rows=full_validation)
@@ -159,23 +199,28 @@ def _run(content: Path, out: Path, schema: PackageSchema, phases: _Phases, *,
             raise PackageInvalid(report)
         try:
             phases.run("duckdb", write_views_sql, schema, tmp)
-            phases.run("duckdb", write_database, schema, tmp,
-                       {name: p["parquet"] for name, p in paths.items()})
+            phases.run("duckdb", database.wait)
         except PledgepackError as exc:
             # The new package's temporary folder is gone with it: name what the user gave.
             raise PledgepackError(f"{str(exc).replace(str(tmp), str(out))} ({out} left as it "
                                   "was)") from None
+        database = None
+        record = {"fingerprint": fingerprint, "counts": counts, "resources": report.resources,
+                  "files": file_states(tmp)}
         swap(tmp, out)
     except BaseException:
+        if database is not None:
+            database.cancel()
         shutil.rmtree(tmp, ignore_errors=True)
         raise
-    return report, tables, diagnostics, notes, history
+    record_build(cache_dir, out, record)
+    cache.prune()
+    return report, counts, diagnostics, notes, history, False
 
 
-def _git_history(content: Path, schema: PackageSchema, document_id: str | None,
-                 allow_shallow: bool, progress: Progress | None,
+def _git_history(content: Path, repo: Repository | None, schema: PackageSchema,
+                 document_id: str | None, allow_shallow: bool, progress: Progress | None,
                  notes: list[str]) -> GitHistory | None:
-    repo = find_repository(content)
     history = read_git_history(
         content, document_folders(content, document_id), statuses=frozenset(schema.statuses),
         measures=frozenset(schema.measures), allow_shallow=allow_shallow,

@@ -138,7 +138,9 @@ def _report_build(result) -> None:
     for note in result.notes:
         click.echo(f"note: {note}", err=True)
     counts = result.counts
-    click.echo(f"built {result.out}: {counts['documents']} documents, {counts['sections']} "
+    # Up to date: made from the same content, history and settings, its files untouched since.
+    done = f"{result.out} is up to date" if result.up_to_date else f"built {result.out}"
+    click.echo(f"{done}: {counts['documents']} documents, {counts['sections']} "
                f"sections, {counts['statements']} statements, {counts['reports']} reports "
                f"({len(result.warnings)} warning(s)); package valid")
 

@@ -100,6 +100,21 @@ def mark(folder: Path) -> None:
     (folder / MARKER).write_text(MARKER_TEXT, encoding="utf-8")
 
 
+def file_states(folder: Path) -> dict[str, list[int]]:
+    """Every file in `folder` (posix path -> size, mtime, ctime, inode): what changes when
+    anyone writes, replaces or touches a file. The ctime cannot be set back by hand, so a file
+    edited and given its old mtime again still shows."""
+    states = {}
+    for root, dirs, files in os.walk(folder):
+        dirs.sort()
+        for name in sorted(files):
+            path = os.path.join(root, name)
+            info = os.lstat(path)
+            rel = os.path.relpath(path, folder).replace(os.sep, "/")
+            states[rel] = [info.st_size, info.st_mtime_ns, info.st_ctime_ns, info.st_ino]
+    return states
+
+
 def _marked(folder: Path) -> bool:
     """The marker, or (a build from before the marker) a descriptor with pledgepack's tables."""
     if (folder / MARKER).is_file():

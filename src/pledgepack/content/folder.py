@@ -15,7 +15,8 @@ from pathlib import Path
 from ..errors import ERROR, WARNING, ContentError, Diagnostic
 from ..model import Content, Document, Recorded, Report, Section, Statement
 from ..schema import LIST_DELIMITER, PackageSchema
-from .chapter import ChapterResult, read_chapter
+from .cache import ChapterCache
+from .chapter import ChapterResult, parse_chapter
 from .metadata import read_metadata
 from .yamltext import (
     Lines,
@@ -253,32 +254,52 @@ def slug(name: str) -> str:
 
 
 def _read_task(task: tuple) -> ChapterResult:
-    return read_chapter(*task)
+    return parse_chapter(*task)
 
 
-def _read_all(tasks: list[tuple], jobs: int, progress: Progress | None) -> list[ChapterResult]:
+def _read_all(tasks: list[tuple], jobs: int, progress: Progress | None,
+              cache: ChapterCache) -> list[ChapterResult]:
+    """Each chapter's result: from the cache when its bytes were read before, else parsed from
+    the very bytes its key was made of (a file edited meanwhile cannot mix two versions)."""
     total = len(tasks)
-    if jobs <= 1 or total < PARALLEL_MIN_FILES:
-        results = []
-        for n, task in enumerate(tasks, 1):
-            results.append(_read_task(task))
+    results: list[ChapterResult | None] = [None] * total
+    todo: list[tuple[int, str, tuple]] = []
+    for n, task in enumerate(tasks):
+        raw = task[0].read_bytes()
+        key = cache.key(raw, task)
+        results[n] = cache.get(key)
+        if results[n] is None:
+            todo.append((n, key, (raw, *task)))
+    done = total - len(todo)
+    for (n, key, _), result in zip(todo, _parse_all([t for _, _, t in todo], jobs, progress,
+                                                    done, total)):
+        cache.put(key, result)
+        results[n] = result
+    if progress and done == total:
+        progress("parse", total, total)
+    return results
+
+
+def _parse_all(tasks: list[tuple], jobs: int, progress: Progress | None, done: int,
+               total: int):
+    if jobs <= 1 or len(tasks) < PARALLEL_MIN_FILES:
+        for n, task in enumerate(tasks, done + 1):
+            yield _read_task(task)
             if progress:
                 progress("parse", n, total)
-        return results
+        return
     # Imported here: multiprocessing costs lint and the other one-process commands their start.
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
 
     context = multiprocessing.get_context("forkserver")
-    results = []
     with ProcessPoolExecutor(max_workers=jobs, mp_context=context,
                              initializer=gc.disable) as pool:
-        chunk = max(1, total // (jobs * 8))
-        for n, result in enumerate(pool.map(_read_task, tasks, chunksize=chunk), 1):
-            results.append(result)
+        chunk = max(1, len(tasks) // (jobs * 8))
+        for n, result in enumerate(pool.map(_read_task, tasks, chunksize=chunk), done + 1):
+            yield result
             if progress:
                 progress("parse", n, total)
-    return results
 
 
 def _id_line(result: ChapterResult, sid: str, anchor_line: int | None) -> int | None:
@@ -310,9 +331,11 @@ def read_content(root: Path | str, schema: PackageSchema, **options) -> Content:
 
 def scan_content(root: Path | str, schema: PackageSchema, *, include_unpublished: bool = False,
                  document_id: str | None = None, document_title: str | None = None,
-                 jobs: int = 1, progress: Progress | None = None) -> Content:
+                 jobs: int = 1, progress: Progress | None = None,
+                 cache: ChapterCache | None = None) -> Content:
     """Read every document under `root`, collecting every problem in `diagnostics` (sorted by
-    place) instead of raising; chapters with errors contribute no rows."""
+    place) instead of raising; chapters with errors contribute no rows. With `cache`, chapters
+    read before come from it and new ones go into it."""
     reader = _Reader(Path(root), schema)
     sources = reader.discover(document_id)
     if document_title and len(sources) > 1:
@@ -327,7 +350,9 @@ def scan_content(root: Path | str, schema: PackageSchema, *, include_unpublished
         for path in source.chapters:
             tasks.append((path, reader.display(path), path.relative_to(reader.root).as_posix(),
                           source.document_id, statuses, measures))
-    results = _read_all(tasks, jobs, progress)
+    if cache is None:
+        cache = ChapterCache(None, reader.root, statuses, measures)
+    results = _read_all(tasks, jobs, progress, cache)
     sections, statements, reports, recorded = [], [], [], []
     first_use: dict[tuple[str, str], tuple[ChapterResult, int | None]] = {}
     for result in results:

@@ -10,6 +10,7 @@ import json
 import os
 import subprocess
 import sys
+import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
@@ -114,19 +115,52 @@ ALLOCATOR_ENV = {"DUCKDB_JE_MALLOC_CONF": "zero:true"}
 def write_database(schema: PackageSchema, out: Path, parquet: dict[str, Path]) -> Path:
     """<package>.duckdb with the tables stored inside and the views over them, written in a
     child process (see ALLOCATOR_ENV)."""
-    path = out / f"{schema.name}.duckdb"
-    job = {"descriptor": schema.descriptor, "path": str(path),
-           "parquet": {name: str(p) for name, p in parquet.items()}}
-    package_root = str(Path(__file__).resolve().parents[2])
-    env = {**os.environ, **ALLOCATOR_ENV,
-           "PYTHONPATH": os.pathsep.join(p for p in (package_root, os.environ.get("PYTHONPATH"))
-                                         if p)}
-    proc = subprocess.run([sys.executable, "-m", "pledgepack.query.views"], input=json.dumps(job),
-                          env=env, capture_output=True, text=True)
-    if proc.returncode != 0:
-        last = (proc.stderr.strip().splitlines() or ["no message"])[-1]
-        raise PledgepackError(f"{path}: writing the database failed: {last}")
-    return path
+    return DatabaseWriter(schema, out, parquet).wait()
+
+
+class DatabaseWriter:
+    """write_database started in the background: the child reads the Parquet files (they must
+    be complete) while this process goes on; `wait` for the file, or `cancel` it."""
+
+    def __init__(self, schema: PackageSchema, out: Path, parquet: dict[str, Path]):
+        self.path = out / f"{schema.name}.duckdb"
+        job = {"descriptor": schema.descriptor, "path": str(self.path),
+               "parquet": {name: str(p) for name, p in parquet.items()}}
+        package_root = str(Path(__file__).resolve().parents[2])
+        env = {**os.environ, **ALLOCATOR_ENV,
+               "PYTHONPATH": os.pathsep.join(
+                   p for p in (package_root, os.environ.get("PYTHONPATH")) if p)}
+        # The job goes in through a file, not a pipe: a descriptor larger than the pipe's
+        # buffer would hold this process until the child has started and read it.
+        self._job = tempfile.TemporaryFile("w+b")
+        self._job.write(json.dumps(job).encode("utf-8"))
+        self._job.seek(0)
+        self._stderr = tempfile.TemporaryFile("w+b")
+        self._proc = subprocess.Popen([sys.executable, "-m", "pledgepack.query.views"],
+                                      stdin=self._job, stdout=subprocess.DEVNULL,
+                                      stderr=self._stderr, env=env)
+
+    def wait(self) -> Path:
+        try:
+            code = self._proc.wait()
+            self._stderr.seek(0)
+            stderr = self._stderr.read().decode("utf-8", "replace")
+        finally:
+            self._close()
+        if code != 0:
+            last = (stderr.strip().splitlines() or ["no message"])[-1]
+            raise PledgepackError(f"{self.path}: writing the database failed: {last}")
+        return self.path
+
+    def cancel(self) -> None:
+        if self._proc.poll() is None:
+            self._proc.kill()
+            self._proc.wait()
+        self._close()
+
+    def _close(self) -> None:
+        self._job.close()
+        self._stderr.close()
 
 
 def write_database_here(schema: PackageSchema, path: Path, parquet: dict[str, Path]) -> Path:

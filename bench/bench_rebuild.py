@@ -1,0 +1,114 @@
+"""Benchmark of rebuilds: a full build, a rebuild with nothing changed, and a rebuild after one
+chapter changed, at several corpus sizes, with the peak memory of each.
+
+Each size gets a fresh corpus from ../shared/bench/make_corpus.py (PLEDGEPACK_CORPUS_SCRIPT
+to use another copy) and a cache folder of its own (XDG_CACHE_HOME; the corpus is not a git
+repository). Each run is `build(corpus, out)` in a fresh child process, timed around the call
+(imports not included); peak RSS is the child's own (getrusage), workers not included.
+Ratios are taken within one run of this script: rebuild / full build.
+
+Usage: bench_rebuild.py [--sizes 10k,100k,300k] [--repeat N]
+A size is statements, made as 40 documents x 25 chapters x (size / 1000) statements.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+CORPUS_SCRIPT = Path(os.environ.get("PLEDGEPACK_CORPUS_SCRIPT")
+                     or REPO.parent / "shared" / "bench" / "make_corpus.py")
+CHILD_FLAG = "--child"
+KINDS = ("full", "unchanged", "one chapter")
+
+
+def child(corpus: str, out: str) -> int:
+    from pledgepack.build import build
+
+    started = time.perf_counter()
+    result = build(corpus, out)
+    seconds = time.perf_counter() - started
+    print(json.dumps({"seconds": seconds, "up_to_date": result.up_to_date,
+                      "timings": result.timings,
+                      "rss_kib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss}))
+    return 0
+
+
+def run_build(corpus: Path, out: Path, cache: Path) -> dict:
+    env = {**os.environ, "XDG_CACHE_HOME": str(cache),
+           "PYTHONPATH": os.pathsep.join(p for p in (str(REPO / "src"),
+                                                      os.environ.get("PYTHONPATH")) if p)}
+    proc = subprocess.run([sys.executable, str(Path(__file__).resolve()), CHILD_FLAG,
+                           str(corpus), str(out)], capture_output=True, text=True, env=env)
+    if proc.returncode:
+        sys.exit(f"bench: build failed:\n{proc.stderr}")
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def edit_one_chapter(corpus: Path, n: int) -> None:
+    chapter = sorted(corpus.rglob("*.md"))[0]
+    chapter.write_text(chapter.read_text(encoding="utf-8") + f"\nEdit {n}.\n", encoding="utf-8")
+
+
+def measure(size: int, repeat: int, work: Path) -> dict[str, list[dict]]:
+    corpus = work / f"corpus-{size}"
+    subprocess.run([sys.executable, str(CORPUS_SCRIPT), "--documents", "40", "--chapters",
+                    "25", "--statements", str(max(1, size // 1000)), str(corpus)],
+                   check=True, capture_output=True)
+    runs: dict[str, list[dict]] = {kind: [] for kind in KINDS}
+    for n in range(repeat):
+        cache, out = work / f"cache-{size}-{n}", work / f"out-{size}-{n}"
+        runs["full"].append(run_build(corpus, out, cache))
+        runs["unchanged"].append(run_build(corpus, out, cache))
+        edit_one_chapter(corpus, n)
+        runs["one chapter"].append(run_build(corpus, out, cache))
+        if not runs["unchanged"][-1]["up_to_date"] or runs["one chapter"][-1]["up_to_date"]:
+            sys.exit("bench: a rebuild did not do what it should")
+    return runs
+
+
+def main(argv: list[str]) -> int:
+    if argv[:1] == [CHILD_FLAG]:
+        return child(*argv[1:])
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", default="10k,100k",
+                        help="statements per corpus, comma-separated (default 10k,100k)")
+    parser.add_argument("--repeat", type=int, default=1)
+    args = parser.parse_args(argv)
+    sizes = [int(s.lower().replace("k", "000")) for s in args.sizes.split(",")]
+    if not CORPUS_SCRIPT.is_file():
+        print(f"bench: corpus generator not found at {CORPUS_SCRIPT}; set "
+              "PLEDGEPACK_CORPUS_SCRIPT", file=sys.stderr)
+        return 2
+    print(f"rebuild benchmark, {args.repeat} repeat(s) per size, medians; "
+          "rss = peak of the build's main process")
+    print(f"{'statements':>10} {'full s':>8} {'rss MiB':>8} {'unchanged s':>12} {'ratio':>6} "
+          f"{'rss MiB':>8} {'one chapter s':>14} {'ratio':>6} {'rss MiB':>8}")
+    with tempfile.TemporaryDirectory(prefix="pledgepack-rebuild-") as tmp:
+        for size in sizes:
+            runs = measure(size, args.repeat, Path(tmp))
+            sec = {k: statistics.median(r["seconds"] for r in runs[k]) for k in KINDS}
+            rss = {k: statistics.median(r["rss_kib"] for r in runs[k]) / 1024 for k in KINDS}
+            ratio = {k: statistics.median(b["seconds"] / a["seconds"] for a, b in
+                                          zip(runs["full"], runs[k])) for k in KINDS}
+            print(f"{size:>10} {sec['full']:8.2f} {rss['full']:8.0f} {sec['unchanged']:12.2f} "
+                  f"{ratio['unchanged']:6.2f} {rss['unchanged']:8.0f} "
+                  f"{sec['one chapter']:14.2f} {ratio['one chapter']:6.2f} "
+                  f"{rss['one chapter']:8.0f}")
+            phases = {k: statistics.median(r["timings"].get(k, 0.0) for r in runs["full"])
+                      for k in ("parse", "tables", "write", "validate", "duckdb")}
+            print(" " * 10 + " full build phases: " + ", ".join(
+                f"{k} {v:.2f}" for k, v in phases.items()))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,158 @@
+"""A cache of parsed chapters, keyed by a hash of everything a chapter's result depends on.
+
+The key covers the chapter's bytes, its path, display name and document id, the allowed
+status and measure codes, and the reader's own code (the source of this package's content
+reader, so that an edited parser never meets results of the old one). An entry is one file,
+written beside its place and renamed over it, so that two builds at once or a killed build
+never leave half an entry; an entry that cannot be read back whole is parsed again.
+
+Entries are stored with `marshal` (plain tuples of text, numbers and None): on the results of
+100k statements it loads as fast as pickle and twice as fast as JSON, and unlike pickle,
+loading an entry cannot run code, which matters for a folder that can come from elsewhere. Each content folder has a folder of its own in the
+cache; after a build, the entries that build did not use are removed, so the cache holds at
+most one build's worth per content folder.
+"""
+from __future__ import annotations
+
+import hashlib
+import marshal
+import os
+import shutil
+import tempfile
+import time
+from dataclasses import fields
+from pathlib import Path
+
+from ..errors import Diagnostic
+from ..outdir import kill_point
+from .chapter import ChapterResult
+
+# Bump when the layout of an entry changes.
+CACHE_FORMAT = 1
+SUFFIX = ".chapter"
+STALE_SECONDS = 30 * 86400
+WRITING_SECONDS = 3600
+_HERE = Path(__file__).resolve().parent
+_FIELDS = tuple(f.name for f in fields(ChapterResult))
+
+
+def _reader_digest() -> bytes:
+    """The source of the code a chapter's result depends on: this folder, the schema's and the
+    errors' modules."""
+    digest = hashlib.blake2b(str(CACHE_FORMAT).encode(), digest_size=20)
+    for path in sorted(_HERE.glob("*.py")) + [_HERE.parent / "schema.py",
+                                              _HERE.parent / "errors.py"]:
+        digest.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
+    return digest.digest()
+
+
+class ChapterCache:
+    """Parsed chapters of one content folder under `folder` (None: keys only, nothing stored)."""
+
+    def __init__(self, folder: Path | None, root: Path, statuses: frozenset,
+                 measures: frozenset):
+        salt = hashlib.blake2b(_reader_digest(), digest_size=20)
+        for codes in (statuses, measures):
+            salt.update("\0".join(sorted(codes)).encode() + b"\1")
+        self._salt = salt
+        self.folder = None
+        if folder is not None:
+            name = hashlib.blake2b(os.fsencode(os.path.realpath(root)), digest_size=10)
+            self.folder = Path(folder) / f"chapters-{name.hexdigest()}"
+        self.used: list[str] = []
+        self.hits = 0
+
+    def key(self, raw: bytes, task: tuple) -> str:
+        """The key of a chapter read from `raw` with the arguments `task` (after the bytes)."""
+        digest = self._salt.copy()
+        for item in task:
+            if isinstance(item, (str, Path)):
+                digest.update(os.fsencode(item) + b"\0")
+        digest.update(raw)
+        key = digest.hexdigest()
+        self.used.append(key)
+        return key
+
+    def get(self, key: str) -> ChapterResult | None:
+        if self.folder is None:
+            return None
+        try:
+            with open(self.folder / (key + SUFFIX), "rb") as entry:
+                # loads of the whole file: load() reads the file in many small pieces.
+                data = marshal.loads(entry.read())
+            form, stored, values = data
+            if form != CACHE_FORMAT or stored != key or len(values) != len(_FIELDS):
+                return None
+            values = dict(zip(_FIELDS, values))
+            values["path"] = Path(values["path"])
+            values["diagnostics"] = [Diagnostic(*d) for d in values["diagnostics"]]
+            result = ChapterResult(**values)
+        except (OSError, EOFError, ValueError, TypeError):
+            return None
+        self.hits += 1
+        return result
+
+    def put(self, key: str, result: ChapterResult) -> None:
+        """Store `result`; a cache that cannot be written only costs time, so never fails."""
+        if self.folder is None:
+            return
+        values = [getattr(result, name) for name in _FIELDS]
+        values[_FIELDS.index("path")] = str(result.path)
+        values[_FIELDS.index("diagnostics")] = [
+            (d.path, d.line, d.severity, d.message, d.hint, d.col) for d in result.diagnostics]
+        try:
+            data = marshal.dumps((CACHE_FORMAT, key, values))
+        except ValueError:
+            return  # a value marshal cannot store: this chapter is parsed each time
+        try:
+            self.folder.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(dir=self.folder, prefix=".new-")
+        except OSError:
+            return
+        try:
+            with os.fdopen(fd, "wb") as out:
+                out.write(data)
+            kill_point("cache-entry")
+            os.replace(tmp, self.folder / (key + SUFFIX))
+        except OSError:
+            _unlink(tmp)
+        except BaseException:
+            _unlink(tmp)
+            raise
+
+    def prune(self) -> None:
+        """Remove the entries this build did not use, and what killed runs left half-written."""
+        if self.folder is None:
+            return
+        used = {key + SUFFIX for key in self.used}
+        try:
+            names = os.listdir(self.folder)
+        except OSError:
+            return
+        young = time.time() - WRITING_SECONDS
+        for name in names:
+            if name in used:
+                continue
+            path = self.folder / name
+            try:
+                # Another build may be writing this one right now.
+                if name.startswith(".new-") and path.stat().st_mtime > young:
+                    continue
+            except OSError:
+                continue
+            _unlink(path)
+        # Content folders built no more: their entries go after a month without a change.
+        stale = time.time() - STALE_SECONDS
+        for other in self.folder.parent.glob("chapters-*"):
+            try:
+                if other != self.folder and other.stat().st_mtime < stale:
+                    shutil.rmtree(other, ignore_errors=True)
+            except OSError:
+                pass
+
+
+def _unlink(path) -> None:
+    try:
+        os.unlink(path)
+    except OSError:
+        pass

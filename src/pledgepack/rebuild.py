@@ -1,0 +1,139 @@
+"""Whether `out` already holds what a build would write: then the build leaves it untouched.
+
+A build's output is a function of its inputs: the chapters (by the keys of the chapter cache,
+which hash their bytes, paths and document ids), the documents' and the package's metadata
+files, the schemas, the git history (its HEAD and .mailmap), `created`, the version and flags,
+and the code and libraries that write the files. Their fingerprint is recorded after every build,
+in the cache folder (not in `out`, whose files must be the same bytes for the same content),
+with the size, times and inode of each file written. A later build
+with the same fingerprint, into a folder whose files are still those it recorded, would write
+the same bytes again, so it does not. Any difference, or a record it cannot read, means a full
+build: a file edited, touched, replaced or deleted by hand shows in its ctime or inode.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import platform
+import sys
+import tempfile
+from importlib import metadata
+from pathlib import Path
+
+from .content.folder import DOCUMENT_FILE
+from .content.metadata import METADATA_FILE
+from .history.gitio import Repository, cache_folder
+from .history.walk import GitHistory
+from .outdir import file_states, target_of
+from .schema import PackageSchema
+
+# Bump when what the fingerprint covers changes.
+FINGERPRINT_FORMAT = 1
+# The libraries whose versions the files can depend on.
+LIBRARIES = ("pyarrow", "duckdb", "frictionless", "PyYAML", "markdown-it-py",
+             "python-frontmatter")
+_SOURCE = Path(__file__).resolve().parent
+
+
+def cache_root(repo: Repository | None) -> Path | None:
+    """Where parsed chapters are kept: pledgepack's folder in the repository's git folder,
+    beside the history cache (never committed, gone with the clone); for content outside a
+    repository, the user's cache folder (XDG_CACHE_HOME, else ~/.cache), never the content
+    folder itself, which other tools read."""
+    if repo is not None:
+        return cache_folder(repo)
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(base) / "pledgepack" if os.path.isabs(base) else None
+
+
+def inputs_fingerprint(schema: PackageSchema, content: Path, chapter_keys: list[str],
+                       created: str | None, history: GitHistory | None, repo_top: Path | None,
+                       flags: dict) -> str:
+    digest = hashlib.sha256()
+
+    def add(label: str, value: bytes | str) -> None:
+        data = value if isinstance(value, bytes) else value.encode("utf-8", "surrogateescape")
+        digest.update(f"{label}\0{len(data)}\0".encode() + data)
+
+    add("format", str(FINGERPRINT_FORMAT))
+    add("schema", json.dumps(schema.descriptor, sort_keys=True))
+    add("chapters", "\n".join(chapter_keys))
+    for path in _metadata_files(content):
+        add(path.relative_to(content).as_posix(), _read(path))
+    add("created", created or "")
+    if history is not None:
+        add("history", json.dumps([history.head, history.first_commit, history.commits,
+                                   history.shallow, history.notes]))
+    if repo_top is not None:
+        add("mailmap", _read(repo_top / ".mailmap"))
+    add("flags", json.dumps(flags, sort_keys=True))
+    add("python", f"{sys.version} {platform.machine()}")
+    for name in LIBRARIES:
+        try:
+            add(name, metadata.version(name))
+        except metadata.PackageNotFoundError:
+            add(name, "")
+    for path in sorted(_SOURCE.rglob("*")):
+        if path.is_file() and "__pycache__" not in path.parts:
+            add(path.relative_to(_SOURCE).as_posix(), path.read_bytes())
+    return digest.hexdigest()
+
+
+def _record_path(cache: Path, out: Path) -> Path:
+    name = hashlib.blake2b(os.fsencode(os.path.realpath(target_of(out))), digest_size=10)
+    return cache / "builds" / f"{name.hexdigest()}.json"
+
+
+def up_to_date(cache: Path | None, out: Path, fingerprint: str) -> dict | None:
+    """The record of the build in `out` when it was made from the same inputs and its files are
+    as that build left them; None when a build must run."""
+    if cache is None:
+        return None
+    try:
+        record = json.loads(_record_path(cache, out).read_text(encoding="utf-8"))
+        if record["fingerprint"] != fingerprint or file_states(target_of(out)) != record["files"]:
+            return None
+        if isinstance(record["counts"], dict) and isinstance(record["resources"], dict):
+            return record
+    except (OSError, ValueError, KeyError, TypeError):
+        pass
+    return None
+
+
+def record_build(cache: Path | None, out: Path, record: dict) -> None:
+    """Keep what made the build now in `out` (after the swap: a run killed before this leaves
+    the record of the build before, whose files are gone, so the next run builds)."""
+    if cache is None:
+        return
+    path = _record_path(cache, out)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".new-")
+    except OSError:
+        return  # the record only saves time
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as file:
+            json.dump(record, file, sort_keys=True)
+        os.replace(tmp, path)
+    except OSError:
+        os.unlink(tmp)
+    except BaseException:
+        os.unlink(tmp)
+        raise
+
+
+def _metadata_files(content: Path) -> list[Path]:
+    """The files besides the chapters that the content reader reads."""
+    found = [content / METADATA_FILE, content / DOCUMENT_FILE]
+    if content.is_dir():
+        found += sorted(p / DOCUMENT_FILE for p in content.iterdir() if p.is_dir())
+    return found
+
+
+def _read(path: Path) -> bytes:
+    """A file's bytes; a marker of its absence or of why it cannot be read."""
+    try:
+        return b"file\0" + path.read_bytes()
+    except OSError as exc:
+        return f"missing\0{type(exc).__name__}".encode()

@@ -1,0 +1,166 @@
+"""Rebuilds: parsed chapters come from the cache, an unchanged package is left untouched, and
+whatever changed (a chapter, a setting, a file in the output by hand) builds in full."""
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from conftest import CHAPTER, make_document
+from pledgepack.build import build
+from pledgepack.content.cache import SUFFIX
+
+
+@pytest.fixture(autouse=True)
+def _cache_of_this_test(tmp_path, monkeypatch):
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+
+
+def snapshot(out: Path) -> dict[str, tuple]:
+    """Each file's bytes, inode and mtime: what a skipped build must not change."""
+    found = {}
+    for path in sorted(out.rglob("*")):
+        if path.is_file():
+            info = path.stat()
+            found[path.relative_to(out).as_posix()] = (path.read_bytes(), info.st_ino,
+                                                       info.st_mtime_ns)
+    return found
+
+
+def data(out: Path) -> dict[str, bytes]:
+    return {k: v[0] for k, v in snapshot(out).items()}
+
+
+def entries() -> list[Path]:
+    return sorted(Path(os.environ["XDG_CACHE_HOME"]).glob(f"pledgepack/chapters-*/*{SUFFIX}"))
+
+
+def two_chapters(root: Path) -> Path:
+    second = CHAPTER.replace("1.1 Digitale Verwaltung", "1.2 Netze").replace("(#", "(#netz-")
+    second = second.replace("id: ", "id: netz-")
+    return make_document(root, chapters={"1-1-verwaltung.md": CHAPTER, "1-2-netze.md": second})
+
+
+def edit(content: Path) -> None:
+    chapter = sorted(content.rglob("*.md"))[0]
+    chapter.write_text(chapter.read_text(encoding="utf-8") + "\nMehr Text.\n", encoding="utf-8")
+
+
+def test_an_unchanged_rebuild_leaves_every_file_untouched(tmp_path, monkeypatch, run):
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1700000000")
+    content = two_chapters(tmp_path / "content")
+    out = tmp_path / "dist"
+    first = build(content, out)
+    assert not first.up_to_date
+    before = snapshot(out)
+    again = build(content, out)
+    assert again.up_to_date and again.counts == first.counts
+    assert again.diagnostics == first.diagnostics and again.report.valid
+    assert "parse" in again.timings and "write" not in again.timings
+    assert snapshot(out) == before
+    result = run("build", "--content", content, "--out", out)
+    assert result.exit_code == 0
+    assert f"{out} is up to date: 1 documents, 2 sections" in result.stderr + result.stdout
+    assert snapshot(out) == before
+
+
+def test_one_edited_chapter_rebuilds_to_the_bytes_of_a_clean_build(tmp_path, monkeypatch):
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1700000000")
+    content = two_chapters(tmp_path / "content")
+    out = tmp_path / "dist"
+    build(content, out)
+    cached = entries()
+    assert len(cached) == 2
+    edit(content)
+    rebuilt = build(content, out)
+    assert not rebuilt.up_to_date
+    # The edited chapter's entry replaced the old one; the other was used again.
+    assert len(entries()) == 2 and len(set(entries()) & set(cached)) == 1
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "no-cache-yet"))
+    clean = build(content, tmp_path / "clean")
+    assert not clean.up_to_date
+    assert data(out) == data(tmp_path / "clean")
+
+
+def test_a_file_changed_or_deleted_by_hand_builds_again(tmp_path, monkeypatch):
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1700000000")
+    content = two_chapters(tmp_path / "content")
+    out = tmp_path / "dist"
+    build(content, out)
+    good = data(out)
+    csv = out / "data" / "statements.csv"
+    info = csv.stat()
+    # Edited, same size, and given its old mtime back: the ctime still tells.
+    text = csv.read_bytes()
+    csv.write_bytes(text.replace(b"implemented", b"implementeD", 1))
+    os.utime(csv, ns=(info.st_atime_ns, info.st_mtime_ns))
+    assert csv.stat().st_size == info.st_size and csv.read_bytes() != text
+    assert not build(content, out).up_to_date
+    assert data(out) == good
+    (out / "pledges.duckdb").unlink()
+    assert not build(content, out).up_to_date
+    assert data(out) == good
+    (out / "extra.sqlite").write_bytes(b"not ours")
+    assert not build(content, out).up_to_date
+    assert data(out) == good
+    assert build(content, out).up_to_date
+
+
+def test_a_new_date_or_setting_builds_again(tmp_path, monkeypatch):
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1700000000")
+    content = two_chapters(tmp_path / "content")
+    out = tmp_path / "dist"
+    build(content, out)
+    assert build(content, out).up_to_date
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1700086400")
+    assert not build(content, out).up_to_date
+    assert '"created": "2023-11-15T22:13:20Z"' in (out / "datapackage.json").read_text()
+    assert not build(content, out, include_unpublished=True).up_to_date
+    assert not build(content, out, version="1.0.0").up_to_date
+    assert not build(content, out, git_history=False).up_to_date
+    assert build(content, out, git_history=False).up_to_date
+    (content / "testland-2024" / "document.yaml").write_text(
+        "title: Anderer Titel\n", encoding="utf-8")
+    assert not build(content, out, git_history=False).up_to_date
+    assert "Anderer Titel" in (out / "data" / "documents.csv").read_text(encoding="utf-8")
+
+
+def test_a_broken_cache_entry_is_parsed_again(tmp_path, monkeypatch):
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1700000000")
+    content = two_chapters(tmp_path / "content")
+    build(content, tmp_path / "one")
+    for n, entry in enumerate(entries()):
+        entry.write_bytes(entry.read_bytes()[:40] if n == 0 else b"\xff garbage")
+    result = build(content, tmp_path / "two")
+    assert not result.up_to_date and result.counts["statements"] == 4
+    assert data(tmp_path / "one") == data(tmp_path / "two")
+    assert all(len(e.read_bytes()) > 40 for e in entries())
+
+
+def _cli(*args, env=None) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, "-m", "pledgepack", "build", *map(str, args)],
+                            env={**os.environ, **(env or {})}, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+
+
+def test_a_build_killed_while_caching_and_two_builds_at_once_leave_a_usable_cache(
+        tmp_path, monkeypatch):
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1700000000")
+    content = two_chapters(tmp_path / "content")
+    killed = _cli("--content", content, "--out", tmp_path / "killed",
+                  env={"PLEDGEPACK_KILL_AT": "cache-entry"})
+    killed.communicate()
+    assert killed.returncode == -signal.SIGKILL
+    assert entries() == []
+    builds = [_cli("--content", content, "--out", tmp_path / name) for name in ("a", "b")]
+    for proc in builds:
+        _, stderr = proc.communicate()
+        assert proc.returncode == 0, stderr
+    assert len(entries()) == 2
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "fresh"))
+    build(content, tmp_path / "clean")
+    assert data(tmp_path / "a") == data(tmp_path / "b") == data(tmp_path / "clean")
