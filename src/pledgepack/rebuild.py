@@ -31,7 +31,7 @@ from .schema import PackageSchema
 # Bump when what the fingerprint covers changes.
 FINGERPRINT_FORMAT = 1
 # The libraries whose versions the files can depend on.
-LIBRARIES = ("pyarrow", "duckdb", "frictionless", "PyYAML", "markdown-it-py",
+LIBRARIES = ("pyarrow", "duckdb", "frictionless", "PyYAML", "yaml-rs", "markdown-it-py",
              "python-frontmatter")
 _SOURCE = Path(__file__).resolve().parent
 

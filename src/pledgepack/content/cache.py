@@ -8,9 +8,10 @@ never leave half an entry; an entry that cannot be read back whole is parsed aga
 
 Entries are stored with `marshal` (plain tuples of text, numbers and None): on the results of
 100k statements it loads as fast as pickle and twice as fast as JSON, and unlike pickle,
-loading an entry cannot run code, which matters for a folder that can come from elsewhere. Each content folder has a folder of its own in the
-cache; after a build, the entries that build did not use are removed, so the cache holds at
-most one build's worth per content folder.
+loading an entry cannot run code, which matters for a folder that can come from elsewhere.
+Each content folder has a folder of its own in the cache; after a build, the entries that
+build did not use are removed, so the cache holds at most one build's worth per content
+folder.
 """
 from __future__ import annotations
 
@@ -21,6 +22,7 @@ import shutil
 import tempfile
 import time
 from dataclasses import fields
+from importlib import metadata
 from pathlib import Path
 
 from ..errors import Diagnostic
@@ -33,13 +35,20 @@ SUFFIX = ".chapter"
 STALE_SECONDS = 30 * 86400
 WRITING_SECONDS = 3600
 _HERE = Path(__file__).resolve().parent
+READERS = ("PyYAML", "yaml-rs", "python-frontmatter", "markdown-it-py")
 _FIELDS = tuple(f.name for f in fields(ChapterResult))
 
 
 def _reader_digest() -> bytes:
     """The source of the code a chapter's result depends on: this folder, the schema's and the
-    errors' modules."""
+    errors' modules, and the versions of the libraries that read a chapter."""
     digest = hashlib.blake2b(str(CACHE_FORMAT).encode(), digest_size=20)
+    # and the libraries that read it: a new version may word an error or read a text otherwise
+    for name in READERS:
+        try:
+            digest.update(f"{name} {metadata.version(name)}\0".encode())
+        except metadata.PackageNotFoundError:
+            digest.update(f"{name} -\0".encode())
     for path in sorted(_HERE.glob("*.py")) + [_HERE.parent / "schema.py",
                                               _HERE.parent / "errors.py"]:
         digest.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
