@@ -275,6 +275,9 @@ def test_readme_head_files_and_usage(small):
         assert len(line) > len(f"- `{name}`: "), line
     assert "- `notes/extra.bin`\n" in files
     assert "Table `statements` as CSV" in files and "Table `statements` as Apache Parquet" in files
+    dictionary = section(text, "## Data dictionary")
+    assert "Files: `data/statements.csv` (CSV), `data/statements.parquet` (Parquet)\n" \
+        in dictionary
     assert "sha256sum -c SHA256SUMS" in text
     assert "frictionless validate datapackage.json" in text
     assert "duckdb pledges.duckdb" in text and ".read views.sql" in text

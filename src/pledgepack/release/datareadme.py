@@ -247,7 +247,10 @@ def _dictionary(descriptor: dict, tables: dict[str, pa.Table]) -> list[str]:
         out += [f"### {_code(name)}{title}", ""]
         if resource.get("description"):
             out += [_text(resource["description"]), ""]
-        out += [f"File: {_code(resource.get('path', ''))}", ""]
+        files = _code(resource.get("path", ""))
+        if parquet := parquet_files(descriptor).get(name, {}).get("path"):
+            files += f" (CSV), {_code(parquet)} (Parquet)"
+        out += [f"Files: {files}", ""]
         if pk:
             out += ["Primary key: " + ", ".join(map(_code, pk)), ""]
         if fks := schema.get("foreignKeys") or []:
