@@ -73,6 +73,24 @@ def test_validate_checks_parquet_against_the_schema(dist, run):
     assert "row 1: 'kaputt'" in enum.message
 
 
+def test_validate_checks_the_parquet_facts_the_descriptor_states(dist):
+    path = dist / "datapackage.json"
+    descriptor = json.loads(path.read_text(encoding="utf-8"))
+    by_name = {r["name"]: r for r in descriptor["resources"]}
+    by_name["reports"]["parquet"]["bytes"] += 1
+    by_name["sections"]["parquet"]["hash"] = "sha256:" + "0" * 64
+    del by_name["statuses"]["parquet"]
+    path.write_text(json.dumps(descriptor), encoding="utf-8")
+    problems = validate_package(dist, csv_rows=False).problems
+    assert {(p.resource, p.check) for p in problems} == {
+        ("data/reports.parquet", "bytes"), ("data/sections.parquet", "hash"),
+        ("statuses", "csv-parquet"),
+        # the statuses' Parquet file is where the statuses the others reference are checked
+        ("data/statements.parquet", "foreign-key"), ("data/status_history.parquet", "foreign-key")}
+    assert next(p for p in problems if p.resource == "statuses").message == \
+        "declares no Parquet file (property 'parquet')"
+
+
 def test_validate_reads_a_package_in_the_earlier_shape(dist, run):
     import duckdb
 
