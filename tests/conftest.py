@@ -261,6 +261,30 @@ def make_edge_content(root: Path) -> Path:
                          chapters={"ohne-nummer.md": EDGE_CHAPTER})
 
 
+def to_earlier_shape(folder: Path) -> Path:
+    """Rewrite a built package's descriptor into the shape packages had before the `parquet`
+    property: each Parquet file a resource `<table>-parquet` of its own, after its table,
+    whose foreign keys reference the other Parquet resources."""
+    path = folder / "datapackage.json"
+    descriptor = json.loads(path.read_text(encoding="utf-8"))
+    resources = []
+    for resource in descriptor["resources"]:
+        parquet = resource.pop("parquet")
+        schema = parquet["schema"]
+        for key in schema.get("foreignKeys", []):
+            key["reference"]["resource"] += "-parquet"
+        resources += [resource, {
+            "name": resource["name"] + "-parquet", "title": f"{resource['title']} (Parquet)",
+            "description": f"The rows of the resource '{resource['name']}' as Apache Parquet.",
+            "type": "file", "format": "parquet", "mediatype": parquet["mediatype"],
+            "path": parquet["path"], "bytes": parquet["bytes"], "hash": parquet["hash"],
+            "schema": schema}]
+    descriptor["resources"] = resources
+    path.write_text(json.dumps(descriptor, indent=2, ensure_ascii=False) + "\n",
+                    encoding="utf-8")
+    return folder
+
+
 @pytest.fixture(scope="session")
 def client_packages(tmp_path_factory) -> dict[str, Path]:
     """Two built packages for the client tests: the shipped content, and the edge values."""

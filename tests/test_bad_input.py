@@ -395,7 +395,7 @@ def test_a_package_that_breaks_the_schema_is_not_swapped_in(run, content, out, t
                 or "constraint-error" in line]
     # The build's own gate finds it in the Parquet; with --full-validation frictionless
     # finds it in the CSV as well.
-    assert any(line.startswith("statements-parquet") and "'akte'" in line for line in problems)
+    assert any(line.startswith("data/statements.parquet") and "'akte'" in line for line in problems)
     assert any(line.startswith("statements, row 2, field id: constraint-error")
                for line in problems) == full
 

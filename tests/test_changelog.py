@@ -86,7 +86,7 @@ def test_read_tables_refuses_a_folder_that_is_not_a_package(tmp_path):
 def test_read_tables_refuses_paths_outside_the_package(release, tmp_path):
     a, _, _, _ = release
     descriptor = json.loads((a / "datapackage.json").read_text(encoding="utf-8"))
-    descriptor["resources"][1]["path"] = "../b/data/documents.parquet"
+    descriptor["resources"][0]["parquet"]["path"] = "../b/data/documents.parquet"
     (a / "datapackage.json").write_text(json.dumps(descriptor), encoding="utf-8")
     with pytest.raises(PledgepackError, match="unusable path"):
         read_tables(a)

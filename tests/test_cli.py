@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import REPO
+from conftest import REPO, to_earlier_shape
 from pledgepack.check.validate import validate_package
 from pledgepack.cli import cli
 
@@ -26,7 +26,7 @@ def dist(content: Path, tmp_path: Path, run) -> Path:
 def test_validate_reports_a_valid_package(dist, run):
     result = run("validate", dist)
     assert result.exit_code == 0
-    assert result.stdout.strip().endswith("valid (12 resources, 6 tables, 11 rows)")
+    assert result.stdout.strip().endswith("valid (12 files, 6 tables, 11 rows)")
 
 
 def test_validate_json_equals_the_library_report(dist, run):
@@ -49,7 +49,8 @@ def test_validate_finds_every_tampered_file(dist, run):
     assert ("statements", "hash") in found and ("statements", "bytes") in found
     assert ("statements", "constraint-error") in found
     assert ("statements", "csv-parquet") in found
-    assert ("reports-parquet", "hash") in found and ("reports-parquet", "parquet") in found
+    assert ("data/reports.parquet", "hash") in found
+    assert ("data/reports.parquet", "parquet") in found
     text = run("validate", dist)
     assert text.exit_code == 1
     assert len(text.stdout.strip().splitlines()) == len(report["problems"]) + 1
@@ -66,10 +67,47 @@ def test_validate_checks_parquet_against_the_schema(dist, run):
     (dist / "x.parquet").replace(target)
     problems = validate_package(dist).problems
     checks = {(p.resource, p.check) for p in problems}
-    assert ("statements-parquet", "enum") in checks
-    assert ("statements-parquet", "foreign-key") in checks
+    assert ("data/statements.parquet", "enum") in checks
+    assert ("data/statements.parquet", "foreign-key") in checks
     enum = next(p for p in problems if p.check == "enum")
     assert "row 1: 'kaputt'" in enum.message
+
+
+def test_validate_checks_the_parquet_facts_the_descriptor_states(dist):
+    path = dist / "datapackage.json"
+    descriptor = json.loads(path.read_text(encoding="utf-8"))
+    by_name = {r["name"]: r for r in descriptor["resources"]}
+    by_name["reports"]["parquet"]["bytes"] += 1
+    by_name["sections"]["parquet"]["hash"] = "sha256:" + "0" * 64
+    del by_name["statuses"]["parquet"]
+    path.write_text(json.dumps(descriptor), encoding="utf-8")
+    problems = validate_package(dist, csv_rows=False).problems
+    assert {(p.resource, p.check) for p in problems} == {
+        ("data/reports.parquet", "bytes"), ("data/sections.parquet", "hash"),
+        ("statuses", "csv-parquet"),
+        # the statuses' Parquet file is where the statuses the others reference are checked
+        ("data/statements.parquet", "foreign-key"), ("data/status_history.parquet", "foreign-key")}
+    assert next(p for p in problems if p.resource == "statuses").message == \
+        "declares no Parquet file (property 'parquet')"
+
+
+def test_validate_reads_a_package_in_the_earlier_shape(dist, run):
+    import duckdb
+
+    to_earlier_shape(dist)
+    descriptor = json.loads((dist / "datapackage.json").read_text(encoding="utf-8"))
+    assert len(descriptor["resources"]) == 12
+    result = run("validate", dist)
+    assert result.exit_code == 0, result.output
+    assert result.stdout.strip().endswith("valid (12 files, 6 tables, 11 rows)")
+    target = dist / "data" / "statements.parquet"
+    con = duckdb.connect()
+    con.execute(f"COPY (SELECT * REPLACE ('kaputt' AS status) FROM read_parquet('{target}')) "
+                f"TO '{dist}/x.parquet' (FORMAT parquet)")
+    (dist / "x.parquet").replace(target)
+    checks = {(p.resource, p.check) for p in validate_package(dist, csv_rows=False).problems}
+    assert {("data/statements.parquet", "enum"), ("data/statements.parquet", "foreign-key"),
+            ("data/statements.parquet", "hash"), ("statements", "csv-parquet")} <= checks
 
 
 def test_validate_without_a_package_says_so(tmp_path, run):

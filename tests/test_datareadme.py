@@ -64,15 +64,14 @@ def shipped_dist(tmp_path_factory) -> Path:
 def load(dist: Path) -> tuple[dict, dict]:
     """The descriptor and the Parquet tables, keyed by the name of their CSV resource."""
     descriptor = json.loads((dist / "datapackage.json").read_text(encoding="utf-8"))
-    parquet = {r["name"]: r["path"] for r in descriptor["resources"] if r["format"] == "parquet"}
-    return descriptor, {r["name"]: pq.read_table(dist / parquet[f"{r['name']}-parquet"])
+    return descriptor, {r["name"]: pq.read_table(dist / r["parquet"]["path"])
                         for r in descriptor["resources"] if r["type"] == "table"}
 
 
 def release_files(descriptor: dict) -> list[str]:
     return ["README.md", "CHANGELOG.md", "CITATION.cff", "LICENSE.md", "SHA256SUMS",
             "datapackage.json", "views.sql", "pledges.duckdb",
-            *(r["path"] for r in descriptor["resources"])]
+            *(p for r in descriptor["resources"] for p in (r["path"], r["parquet"]["path"]))]
 
 
 def readme(dist: Path, descriptor: dict | None = None, **options) -> str:
@@ -276,6 +275,9 @@ def test_readme_head_files_and_usage(small):
         assert len(line) > len(f"- `{name}`: "), line
     assert "- `notes/extra.bin`\n" in files
     assert "Table `statements` as CSV" in files and "Table `statements` as Apache Parquet" in files
+    dictionary = section(text, "## Data dictionary")
+    assert "Files: `data/statements.csv` (CSV), `data/statements.parquet` (Parquet)\n" \
+        in dictionary
     assert "sha256sum -c SHA256SUMS" in text
     assert "frictionless validate datapackage.json" in text
     assert "duckdb pledges.duckdb" in text and ".read views.sql" in text

@@ -29,8 +29,9 @@ from conftest import (
     assert_csv_matches_parquet,
     chapter,
     make_repo,
+    to_earlier_shape,
 )
-from pledgepack.release.cut import release
+from pledgepack.release.cut import data_hashes, release
 
 BIN = Path(sys.executable).parent
 DOC = "content/testland-2024"
@@ -270,6 +271,29 @@ def test_the_previous_release_given_as_zip_or_folder(tmp_path, given):
     # The same entry on top; only the tagged repository has the entry of 1.0.0 below it.
     assert from_tag.changelog.startswith(from_file.changelog)
     assert "## 1.0.0 (" in from_tag.changelog and "## 1.0.0 (" not in from_file.changelog
+
+
+@pytest.mark.parametrize("given", ["zip", "folder"])
+def test_a_previous_release_in_the_earlier_shape_is_read(tmp_path, given):
+    # Releases before the `parquet` property declared each Parquet file as a resource.
+    repo, first, _ = two_releases(tmp_path)
+    repo.git("tag", "-d", "v1.0.0")
+    old = to_earlier_shape(shutil.copytree(first, tmp_path / "old"))
+    assert data_hashes(json.loads((old / "datapackage.json").read_text(encoding="utf-8"))) \
+        == data_hashes(json.loads((first / "datapackage.json").read_text(encoding="utf-8")))
+    previous = old
+    if given == "zip":
+        previous = tmp_path / "old.zip"
+        with zipfile.ZipFile(previous, "w") as archive:
+            for path in [old / "datapackage.json", *sorted((old / "data").iterdir())]:
+                archive.write(path, path.relative_to(old).as_posix())
+    from_new = release(repo.path / "content", tmp_path / "dist-a", version="1.1.0",
+                       previous=str(first))
+    from_old = release(repo.path / "content", tmp_path / "dist-b", version="1.1.0",
+                       previous=str(previous))
+    assert from_old.previous.version == "1.0.0"
+    assert "since 1.0.0" in from_old.changelog and "register" in from_old.changelog
+    assert from_old.changelog == from_new.changelog
 
 
 def test_a_release_job_on_its_own_tag_compares_with_the_tag_before(tmp_path):

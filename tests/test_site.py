@@ -218,8 +218,6 @@ def test_data_page_lists_every_download_with_size_and_sha256(built_site, site_pa
         assert (built_site / "download" / rel).read_bytes() == path.read_bytes()
     descriptor = json.loads((site_package / "datapackage.json").read_text(encoding="utf-8"))
     for resource in descriptor["resources"]:
-        if resource["name"].endswith("-parquet"):
-            continue
         for field in resource["schema"]["fields"]:
             assert f"<td><code>{field['name']}</code></td>" in text
 

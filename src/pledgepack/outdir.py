@@ -24,6 +24,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from .errors import PledgepackError
+from .package.descriptor import declared_paths
 
 DESCRIPTOR = "datapackage.json"
 # Written into every build: a folder holding it (and nothing else but build files) is ours.
@@ -136,12 +137,7 @@ def foreign_files(folder: Path) -> list[str]:
     descriptor = folder / DESCRIPTOR
     if descriptor.is_file():
         try:
-            meta = json.loads(descriptor.read_text(encoding="utf-8"))
-            for resource in meta.get("resources", []):
-                path = resource.get("path")
-                for item in path if isinstance(path, list) else [path]:
-                    if isinstance(item, str):
-                        declared.add(item)
+            declared.update(declared_paths(json.loads(descriptor.read_text(encoding="utf-8"))))
         except (OSError, ValueError, AttributeError):
             return [DESCRIPTOR]
     stray = []

@@ -1,4 +1,4 @@
-"""Check Parquet resources against their Table Schema with DuckDB SQL derived from it.
+"""Check Parquet files against their Table Schema with DuckDB SQL derived from it.
 
 frictionless-py reads Parquet slowly and mistypes null integers, so the Parquet
 side of the package is checked here: column types, required, enum, pattern,

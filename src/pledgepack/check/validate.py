@@ -2,7 +2,8 @@
 
 - the descriptor, with frictionless (Data Package v2 profile);
 - every file's bytes and sha256 hash;
-- the Parquet resources, with DuckDB SQL derived from the same schema;
+- each table's Parquet file (its resource's `parquet` property), with DuckDB SQL derived
+  from the schema declared there;
 - CSV and Parquet of each table equal row for row;
 - the CSV resources, with frictionless (types, constraints, keys), unless `csv_rows` is off.
 
@@ -25,7 +26,7 @@ from pathlib import Path
 import duckdb
 from pyarrow import ArrowException
 
-from ..package.descriptor import DESCRIPTOR, sha256
+from ..package.descriptor import DESCRIPTOR, is_old_parquet, parquet_files, sha256
 
 # Below this many CSV bytes, worker processes cost more than they save.
 PARALLEL_MIN_BYTES = 4 << 20
@@ -86,7 +87,7 @@ class Report:
         status = "valid" if self.valid else f"INVALID: {len(self.problems)} problem(s)"
         how = ("" if self.csv_rows
                else "; CSV rows proven equal to Parquet, not read by frictionless")
-        lines.append(f"{self.folder}: {status} ({len(self.resources)} resources, "
+        lines.append(f"{self.folder}: {status} ({len(self.resources)} files, "
                      f"{tables} tables, {rows} rows{how})")
         return "\n".join(lines)
 
@@ -161,13 +162,19 @@ def validate_package(folder: Path | str, *, jobs: int = 2, csv_rows: bool = True
 def _check_data(folder: Path, descriptor: dict, report: Report, jobs: int, csv_rows: bool,
                 clock, started: float) -> Report:
     problem = report.problems.append
-    resources = [r for r in descriptor.get("resources", []) if isinstance(r, dict)]
+    resources = [r for r in descriptor.get("resources", [])
+                 if isinstance(r, dict) and not is_old_parquet(r)]
+    # The Parquet files are checked and reported under their paths: in this shape they are
+    # no resources of their own.
+    declared = parquet_files(descriptor)
+    labels = {table: p["path"] if isinstance(p.get("path"), str) else f"{table} (parquet)"
+              for table, p in declared.items()}
     with clock("files"):
-        files = _check_files(folder, resources, report)
+        files = _check_files(folder, resources + [{**p, "name": labels[t]}
+                                                  for t, p in declared.items()], report)
     csv_resources = [r for r in resources if r.get("format") == "csv" and r["name"] in files
                      and csv_rows]
-    parquet = {r["name"]: files[r["name"]] for r in resources
-               if r.get("format") == "parquet" and r["name"] in files}
+    parquet = {t: files[labels[t]] for t in declared if labels[t] in files}
     csv_bytes = sum(files[r["name"]].stat().st_size for r in csv_resources)
     pool = None
     if jobs > 1 and csv_bytes >= PARALLEL_MIN_BYTES:
@@ -181,9 +188,9 @@ def _check_data(folder: Path, descriptor: dict, report: Report, jobs: int, csv_r
             if pool:
                 pending[resource["name"]] = pool.submit(_frictionless_csv, resource, str(folder))
         with clock("parquet"):
-            _check_parquet(resources, parquet, report)
+            _check_parquet(declared, labels, parquet, report)
         with clock("csv-parquet"):
-            _compare_csv_parquet(resources, files, report)
+            _compare_csv_parquet(resources, files, labels, parquet, report)
         with clock("frictionless wait"):
             for resource in csv_resources:
                 name = resource["name"]
@@ -216,7 +223,7 @@ class _Clock:
 
 
 def _check_files(folder: Path, resources: list[dict], report: Report) -> dict[str, Path]:
-    """Existence, place, bytes and hash of every resource's file."""
+    """Existence, place, bytes and hash of every declared file."""
     files = {}
     real = folder.resolve()
     for resource in resources:
@@ -246,48 +253,53 @@ def _check_files(folder: Path, resources: list[dict], report: Report) -> dict[st
     return files
 
 
-def _check_parquet(resources: list[dict], parquet: dict[str, Path], report: Report) -> None:
+def _check_parquet(declared: dict[str, dict], labels: dict[str, str],
+                   parquet: dict[str, Path], report: Report) -> None:
+    """Each table's Parquet file against the schema its `parquet` property declares; foreign
+    keys name tables, and are checked against their Parquet files."""
     import duckdb
 
     from .sqlchecks import check_parquet
 
     con = duckdb.connect()
     try:
-        for resource in resources:
-            name = resource["name"]
-            if name not in parquet or "schema" not in resource:
+        for table, path in parquet.items():
+            label, schema = labels[table], declared[table].get("schema")
+            if not isinstance(schema, dict):
+                report.problems.append(Problem("descriptor", label,
+                                               "declares no schema for the Parquet rows"))
                 continue
             try:
-                found = check_parquet(con, name, parquet[name], resource["schema"], parquet)
+                found = check_parquet(con, table, path, schema, parquet)
             except duckdb.Error as exc:
                 found = [{"check": "parquet", "field": None,
                           "message": f"cannot be read as Parquet: {exc}"}]
             for item in found:
-                report.problems.append(Problem(item["check"], name, item["message"],
+                report.problems.append(Problem(item["check"], label, item["message"],
                                                field=item["field"]))
             rows = con.execute("SELECT count(*) FROM read_parquet(?)",
-                               [parquet[name].as_posix()]).fetchone()[0] if not found else None
-            report.resources[name]["rows"] = rows
+                               [path.as_posix()]).fetchone()[0] if not found else None
+            report.resources[label]["rows"] = rows
     finally:
         con.close()
 
 
-def _compare_csv_parquet(resources: list[dict], files: dict[str, Path], report: Report) -> None:
-    """Each CSV resource and its Parquet sibling (same path stem) hold the same rows in order."""
+def _compare_csv_parquet(resources: list[dict], files: dict[str, Path], labels: dict[str, str],
+                         parquet: dict[str, Path], report: Report) -> None:
+    """Each CSV resource and its Parquet file hold the same rows in order."""
     from .tabular import first_difference
 
-    by_path = {files[r["name"]].with_suffix(""): r for r in resources
-               if r.get("format") == "parquet" and r["name"] in files}
     for resource in resources:
         name = resource["name"]
         if resource.get("format") != "csv" or name not in files:
             continue
-        sibling = by_path.get(files[name].with_suffix(""))
-        if sibling is None:
-            report.problems.append(Problem("csv-parquet", name, "has no Parquet sibling"))
+        if name not in labels:
+            report.problems.append(Problem("csv-parquet", name,
+                                           "declares no Parquet file (property 'parquet')"))
             continue
-        difference = first_difference(files[name], files[sibling["name"]],
-                                      resource["schema"])
+        if name not in parquet:
+            continue  # its file is missing or outside the package, as said above
+        difference = first_difference(files[name], parquet[name], resource["schema"])
         if difference:
             report.problems.append(Problem("csv-parquet", name,
-                                           f"differs from {sibling['name']}: {difference}"))
+                                           f"differs from {labels[name]}: {difference}"))

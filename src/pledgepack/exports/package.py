@@ -6,8 +6,8 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-DESCRIPTOR = "datapackage.json"
-PARQUET_SUFFIX = "-parquet"
+from ..package.descriptor import DESCRIPTOR, parquet_files
+
 
 
 @dataclass
@@ -41,19 +41,18 @@ def read_descriptor(folder: Path) -> dict:
 
 
 def read_tables(folder: Path, descriptor: dict | None = None) -> list[Table]:
-    """Every table resource of the package, with its rows from the Parquet resource of the
-    same name (the typed copy), else from the CSV read with the schema's types."""
+    """Every table resource of the package, with its rows from its Parquet file (the typed
+    copy), else from the CSV read with the schema's types."""
     import pyarrow.parquet as pq
 
     descriptor = descriptor or read_descriptor(folder)
-    resources = {r["name"]: r for r in descriptor.get("resources", [])}
+    parquet = parquet_files(descriptor)
     tables = []
     for resource in descriptor.get("resources", []):
         if resource.get("type") != "table" or "schema" not in resource:
             continue
-        parquet = resources.get(resource["name"] + PARQUET_SUFFIX)
-        if parquet is not None:
-            rows = pq.read_table(folder / parquet["path"]).to_pylist()
+        if resource["name"] in parquet:
+            rows = pq.read_table(folder / parquet[resource["name"]]["path"]).to_pylist()
         else:
             rows = _csv_rows(folder, resource)
         tables.append(Table(resource["name"], resource, rows))

@@ -1,4 +1,10 @@
-"""The dist/datapackage.json: Data Package v2 with a CSV and a Parquet resource per table."""
+"""The dist/datapackage.json: Data Package v2 with one CSV resource per table, each naming
+its Parquet copy in a `parquet` property.
+
+The Parquet files are not resources of their own: frictionless' SQL export (and so
+datapackage-to-datasette) makes a table of every resource, and a Parquet file declared as a
+resource arrived there as an empty table (with a schema) or broke the load (without one).
+"""
 from __future__ import annotations
 
 import datetime as dt
@@ -13,6 +19,9 @@ from ..model import Content
 from ..schema import PackageSchema
 
 DESCRIPTOR = "datapackage.json"
+PARQUET = "parquet"  # the property of a table resource that declares its Parquet file
+# Packages built before the `parquet` property declared each Parquet file as a resource of
+# its own, named after its table with this suffix; they are still read (previous releases).
 PARQUET_SUFFIX = "-parquet"
 PARQUET_MEDIATYPE = "application/vnd.apache.parquet"
 
@@ -67,9 +76,10 @@ def _csv_schema(table_schema: dict) -> dict:
     """The schema of a CSV resource: without `pattern` on fields that may be empty.
 
     frictionless' SQL export (and so datapackage-to-datasette) checks a pattern with a Python
-    REGEXP that raises on NULL, which aborts the load. The Parquet resource keeps the pattern,
-    pledgepack validate checks it there with DuckDB and proves the CSV equal to the Parquet
-    cell for cell, so the CSV is held to it all the same.
+    REGEXP that raises on NULL, which aborts the load. The schema in the resource's `parquet`
+    property keeps the pattern, pledgepack validate checks it on the Parquet file with DuckDB
+    and proves the CSV equal to the Parquet cell for cell, so the CSV is held to it all the
+    same.
     """
     keys = set(table_schema.get("primaryKey") or [])
     for field in table_schema["fields"]:
@@ -80,10 +90,53 @@ def _csv_schema(table_schema: dict) -> dict:
     return table_schema
 
 
-def _parquet_schema(table_schema: dict) -> dict:
-    for key in table_schema.get("foreignKeys", []):
-        key["reference"]["resource"] += PARQUET_SUFFIX
-    return table_schema
+PARQUET_DESCRIPTION = (
+    "The same rows as Apache Parquet, with typed columns (dates, booleans, lists). pledgepack "
+    "validate checks this file's size and hash, checks its rows against the schema given "
+    "here (which keeps the patterns that the CSV schema leaves out on columns that may be "
+    "empty), and proves the CSV equal to it cell for cell.")
+
+
+def parquet_files(descriptor: dict) -> dict[str, dict]:
+    """Each table's Parquet file as the descriptor declares it (path, bytes, hash, schema),
+    keyed by table name; from a table resource's `parquet` property, or from the
+    `<table>-parquet` resources of packages built before it (their foreign keys then
+    reference tables by name, as in the new shape)."""
+    resources = [r for r in descriptor.get("resources") or [] if isinstance(r, dict)]
+    names = {r.get("name") for r in resources}
+    found = {}
+    for resource in resources:
+        name = resource.get("name")
+        if not isinstance(name, str):
+            continue
+        if isinstance(resource.get(PARQUET), dict):
+            found[name] = resource[PARQUET]
+        elif is_old_parquet(resource) and name[:-len(PARQUET_SUFFIX)] in names:
+            old = json.loads(json.dumps(resource))
+            for key in (old.get("schema") or {}).get("foreignKeys") or []:
+                target = key.get("reference", {}).get("resource")
+                if isinstance(target, str):
+                    key["reference"]["resource"] = target.removesuffix(PARQUET_SUFFIX)
+            found[name[:-len(PARQUET_SUFFIX)]] = old
+    return found
+
+
+def is_old_parquet(resource: dict) -> bool:
+    """Whether `resource` is a Parquet file declared as a resource (the shape before the
+    `parquet` property)."""
+    return resource.get("format") == "parquet" \
+        and str(resource.get("name", "")).endswith(PARQUET_SUFFIX)
+
+
+def declared_paths(descriptor: dict) -> list[str]:
+    """Every data file path the descriptor declares: the resources' and their Parquet files'."""
+    paths = set()
+    entries = [r for r in descriptor.get("resources") or [] if isinstance(r, dict)]
+    for entry in entries + list(parquet_files(descriptor).values()):
+        path = entry.get("path")
+        paths.update(p for p in (path if isinstance(path, list) else [path])
+                     if isinstance(p, str))
+    return sorted(paths)
 
 
 # The package-level keys a content folder's package.yaml may set; the schema descriptor (the
@@ -141,18 +194,13 @@ def build_descriptor(schema: PackageSchema, paths: dict[str, dict[str, Path]], o
         csv_res.update(type="table", format="csv", mediatype="text/csv", encoding="utf-8",
                        **_file_facts(paths[name]["csv"], out),
                        schema=_csv_schema(schema.table_schema(name)))
-        resources.append(csv_res)
-        resources.append({
-            "name": name + PARQUET_SUFFIX,
-            "title": f"{csv_res['title']} (Parquet)",
-            "description": f"The rows of the resource '{name}' as Apache Parquet, with typed "
-                           "columns (dates, booleans, lists). Declared as a file so that "
-                           "frictionless checks its size and hash; pledgepack validate checks "
-                           "its rows against the schema.",
-            "type": "file", "format": "parquet", "mediatype": PARQUET_MEDIATYPE,
+        csv_res[PARQUET] = {
             **_file_facts(paths[name]["parquet"], out),
-            "schema": _parquet_schema(schema.table_schema(name)),
-        })
+            "format": "parquet", "mediatype": PARQUET_MEDIATYPE,
+            "description": PARQUET_DESCRIPTION,
+            "schema": schema.table_schema(name),
+        }
+        resources.append(csv_res)
     descriptor["resources"] = resources
     return descriptor
 

@@ -10,7 +10,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from ..errors import PledgepackError
-from .descriptor import DESCRIPTOR, PARQUET_SUFFIX
+from .descriptor import DESCRIPTOR, declared_paths, parquet_files
 
 # A zip of a package is read within these limits, counted on what it unpacks to (the sizes a
 # zip states can lie): no file this tool writes comes near them.
@@ -26,24 +26,22 @@ def read_tables(folder: Path) -> dict[str, pa.Table]:
     except (OSError, ValueError) as error:
         raise PledgepackError(f"{folder}: not a built package ({DESCRIPTOR}: {error})") from None
     tables = {}
-    for resource in descriptor.get("resources", []):
-        name = resource.get("name", "")
-        if resource.get("format") != "parquet" or not name.endswith(PARQUET_SUFFIX):
-            continue
-        path = resource.get("path")
+    for name, parquet in parquet_files(descriptor).items():
+        path = parquet.get("path")
         # A descriptor may come from anywhere; its paths must stay inside the package.
         if not isinstance(path, str) or PurePosixPath(path).is_absolute() \
                 or ".." in PurePosixPath(path).parts:
-            raise PledgepackError(f"{folder}: resource {name!r} has an unusable path {path!r}")
-        tables[name[:-len(PARQUET_SUFFIX)]] = pq.ParquetFile(folder / path).read()
+            raise PledgepackError(f"{folder}: the Parquet file of {name!r} has an unusable "
+                                  f"path {path!r}")
+        tables[name] = pq.ParquetFile(folder / path).read()
     return tables
 
 
 def extract_package(path: Path, target: Path, *, declared_only: bool = True) -> None:
-    """Extract a package zip into `target`: its descriptor, then the files its resources name
-    (or, with declared_only False, every other file too, such as a release's README and
-    changelog), each within MAX_MEMBER_BYTES and all within MAX_ZIP_BYTES, never outside
-    `target`."""
+    """Extract a package zip into `target`: its descriptor, then the files it declares (the
+    resources' and their Parquet files; or, with declared_only False, every other file too,
+    such as a release's README and changelog), each within MAX_MEMBER_BYTES and all within
+    MAX_ZIP_BYTES, never outside `target`."""
     with zipfile.ZipFile(path) as archive:
         members = {info.filename: info for info in archive.infolist() if not info.is_dir()}
         if DESCRIPTOR not in members:
@@ -53,9 +51,7 @@ def extract_package(path: Path, target: Path, *, declared_only: bool = True) -> 
         (target / DESCRIPTOR).write_bytes(raw)
         if declared_only:
             try:
-                meta = json.loads(raw)
-                names = sorted({r["path"] for r in meta["resources"]
-                                if isinstance(r.get("path"), str)})
+                names = declared_paths(json.loads(raw))
             except (ValueError, KeyError, TypeError, AttributeError):
                 return  # the validation that follows says what is wrong with it
         else:

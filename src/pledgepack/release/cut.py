@@ -28,7 +28,13 @@ from ..outdir import (
     swap,
     temp_folder,
 )
-from ..package.descriptor import DESCRIPTOR, sha256, source_date_epoch
+from ..package.descriptor import (
+    DESCRIPTOR,
+    is_old_parquet,
+    parquet_files,
+    sha256,
+    source_date_epoch,
+)
 from ..package.read import MAX_MEMBER_BYTES, extract_package, read_member
 
 VERSION_RE = re.compile(r"(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)")
@@ -214,7 +220,11 @@ def _version_of_tag(ref: str) -> str | None:
 # --- one version, one content ------------------------------------------------------------
 
 def data_hashes(descriptor: dict) -> dict[str, str]:
-    return {r["name"]: r.get("hash") for r in descriptor.get("resources", [])}
+    """Declared path -> hash of every data file, CSV and Parquet, in either descriptor shape."""
+    entries = [r for r in descriptor.get("resources") or []
+               if isinstance(r, dict) and not is_old_parquet(r)]
+    return {str(e.get("path")): e.get("hash")
+            for e in entries + list(parquet_files(descriptor).values())}
 
 
 def check_version_unused(version: str, new: dict, content: Path, out: Path, work: Path,

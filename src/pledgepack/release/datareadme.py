@@ -7,6 +7,7 @@ from collections import Counter
 
 import pyarrow as pa
 
+from ..package.descriptor import parquet_files
 from .credits import authors as _authors
 from .credits import document_licences, licence_scope, licence_words
 from .credits import release_day as _released
@@ -116,6 +117,8 @@ def _resource(descriptor: dict, name: str) -> dict:
 def _describe_file(name: str, descriptor: dict, chart: str | None,
                    remote_views: str | None) -> str:
     resource = next((r for r in descriptor.get("resources", []) if r.get("path") == name), {})
+    parquet = next((t for t, p in parquet_files(descriptor).items() if p.get("path") == name),
+                   None)
     if name == chart:
         return "Chart of the number of statements per status over time."
     if name == remote_views:
@@ -123,9 +126,8 @@ def _describe_file(name: str, descriptor: dict, chart: str | None,
     if resource.get("type") == "table":
         return (f"Table {_code(resource['name'])} as CSV (UTF-8, header row): "
                 f"{_text(_first_sentence(resource.get('description', '')))}")
-    if resource.get("format") == "parquet":
-        table = resource["name"].removesuffix("-parquet")
-        return f"Table {_code(table)} as Apache Parquet, with typed columns."
+    if parquet:
+        return f"Table {_code(parquet)} as Apache Parquet, with typed columns."
     if name.endswith(".duckdb"):
         return "DuckDB database with every table and the same views, ready to query."
     if name.endswith(".sqlite"):
@@ -207,8 +209,8 @@ def _counts(descriptor: dict, tables: dict[str, pa.Table]) -> list[str]:
 
 def _usage(descriptor: dict, files: list[str]) -> list[str]:
     database = next((f for f in files if f.endswith(".duckdb")), f"{descriptor['name']}.duckdb")
-    parquet = next((r["path"] for r in descriptor.get("resources", [])
-                    if r.get("name") == f"{STATEMENTS}-parquet"), f"data/{STATEMENTS}.parquet")
+    parquet = parquet_files(descriptor).get(STATEMENTS, {}).get("path",
+                                                            f"data/{STATEMENTS}.parquet")
     column, _ = _fk_column(_resource(descriptor, STATEMENTS), STATUSES, "status")
     query = f"SELECT {column}, count(*) AS n FROM {STATEMENTS} GROUP BY {column} ORDER BY n DESC;"
     return _USAGE.format(database=database, query=query, table=STATEMENTS, parquet=parquet,
@@ -245,7 +247,10 @@ def _dictionary(descriptor: dict, tables: dict[str, pa.Table]) -> list[str]:
         out += [f"### {_code(name)}{title}", ""]
         if resource.get("description"):
             out += [_text(resource["description"]), ""]
-        out += [f"File: {_code(resource.get('path', ''))}", ""]
+        files = _code(resource.get("path", ""))
+        if parquet := parquet_files(descriptor).get(name, {}).get("path"):
+            files += f" (CSV), {_code(parquet)} (Parquet)"
+        out += [f"Files: {files}", ""]
         if pk:
             out += ["Primary key: " + ", ".join(map(_code, pk)), ""]
         if fks := schema.get("foreignKeys") or []:

@@ -229,7 +229,7 @@ def _citation(site: Site) -> str:
 
 def _dictionary(site: Site) -> list[dict]:
     return [r for r in site.data.descriptor.get("resources", [])
-            if r.get("schema") and not r.get("name", "").endswith("-parquet")]
+            if r.get("type") == "table" and r.get("schema")]
 
 
 def _changelog(site: Site) -> str | None:
