@@ -165,3 +165,35 @@ def test_random_front_matter_reads_the_same_on_both_paths(value):
         return
     assert fast == yamltext.load_yaml(text, 2)
     assert repr(fast) == repr(yamltext.load_yaml(text, 2))
+
+
+# Every character the guard's patterns look at, and some they do not.
+GUARD_ALPHABET = list("\n \ta:,[]{}?-!&*%@`|>0123.+_eExTFrue#'\"\\<\r") + [
+    "\ufeff", "\x85", "\u2028", "---", "...", "True", "false", ".inf", "0x1F", "<<"]
+
+
+def _reference_guard(text: str) -> bool:
+    return bool(yamltext.UNSURE_YAML_RE.search(text) or yamltext.UNSURE_SCALAR_RE.search(text))
+
+
+def test_the_guard_in_pieces_says_what_its_two_patterns_say_on_every_short_text():
+    alphabet = GUARD_ALPHABET
+    texts = ["".join(parts) for n in (1, 2, 3) for parts in itertools.product(alphabet, repeat=n)]
+    differ = [t for t in texts if yamltext.unsure_text(t) != _reference_guard(t)]
+    assert not differ, differ[:20]
+    # and both patterns do find things in them: the comparison is not between two "no"s
+    assert 0.2 < sum(map(_reference_guard, texts)) / len(texts) < 0.9
+
+
+@given(st.lists(st.sampled_from(GUARD_ALPHABET + ["abc", "12", "- x", ": y", "\n  "]),
+                max_size=24).map("".join))
+def test_the_guard_in_pieces_says_what_its_two_patterns_say(text):
+    assert yamltext.unsure_text(text) == _reference_guard(text)
+
+
+def test_the_guard_in_pieces_agrees_on_every_case_and_shipped_chapter():
+    texts = [fm[0] for fm in map(yamltext.split_front_matter, CASES) if fm]
+    texts += [yamltext.split_front_matter(p.read_text(encoding="utf-8"))[0]
+              for p in sorted((REPO / "content").rglob("*.md"))]
+    assert len(texts) > 400
+    assert [yamltext.unsure_text(t) for t in texts] == [_reference_guard(t) for t in texts]

@@ -314,6 +314,43 @@ UNSURE_SCALAR_RE = re.compile(
     r"[ ]*(?:$|#|[,\]}])",
     re.MULTILINE)
 
+# The same two tests, cut into pieces that each start with a character class or a literal (which
+# the regular expression engine scans for quickly), each run only where a plain `in` test finds
+# a character it needs. Together they say exactly what the two patterns above say (a test holds
+# them to it), at a tenth of the cost: the two patterns, run as they are, took nine times as
+# long as yaml-rs's parse itself.
+_CHAR_RE = re.compile(
+    r"[\t\r\\\ufeff\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff\ufffe\uffff]")
+_TOKEN_START_RE = re.compile(r"[!&*%@`](?<![^\s\[{,:?-].)")
+_LINE_RE = re.compile(r"\n[ ]*(?:\?|---|\.\.\.)(?:[ ]|$)", re.MULTILINE)
+_BLOCK_INDENT_RE = re.compile(r"[|>][-+]?[0-9]")
+_FLOW_RE = re.compile(r"[\[{](?<![^\s,:].)(?![\]}])")
+_SCALAR_RE = re.compile(
+    r"[\s\[{,:](?=[-+.0-9TF])"
+    r"(?!(?:0|[1-9][0-9]*|true|false)[ ]*(?:$|#|[,\]}]))"
+    r"(?:[-+]?(?:[0-9][0-9_]*(?:\.[0-9_]*)?|\.[0-9_]+)(?:[eE][-+]?[0-9]+)?"
+    r"|[-+]?0[xXoObB][0-9a-fA-F_]+|[-+]?\.(?:inf|Inf|INF|nan|NaN|NAN)"
+    r"|True|TRUE|False|FALSE)"
+    r"[ ]*(?:$|#|[,\]}])",
+    re.MULTILINE)
+
+
+def unsure_text(text: str) -> bool:
+    """Whether UNSURE_YAML_RE or UNSURE_SCALAR_RE finds something in `text`."""
+    if "<<" in text or _CHAR_RE.search(text):
+        return True
+    if ("!" in text or "&" in text or "*" in text or "%" in text or "@" in text
+            or "`" in text) and _TOKEN_START_RE.search(text):
+        return True
+    lined = "\n" + text  # a line start is then always after a line break
+    if ("?" in text or "---" in text or "..." in text) and _LINE_RE.search(lined):
+        return True
+    if ("|" in text or ">" in text) and _BLOCK_INDENT_RE.search(text):
+        return True
+    if ("[" in text or "{" in text) and _FLOW_RE.search(text):
+        return True
+    return _SCALAR_RE.search(lined) is not None
+
 
 UNSURE = object()
 
@@ -331,7 +368,7 @@ def load_front_matter(text: str, first_line: int):
 
 def fast_load(text: str):
     """The value of `text` read by yaml-rs as load_yaml would read it, or UNSURE."""
-    if not text.endswith("\n") or UNSURE_YAML_RE.search(text) or UNSURE_SCALAR_RE.search(text):
+    if not text.endswith("\n") or unsure_text(text):
         return UNSURE
     try:
         value = _yaml_rs().loads(text, parse_datetime=False)
