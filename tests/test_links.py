@@ -92,3 +92,14 @@ def test_plain_and_commonmark_reading_agree_on_a_plain_body():
     parsed, problems = fragment_links(body, 1)
     assert [(sid, quote) for sid, quote, _, _ in parsed] == regex and problems == []
     assert [line for _, _, line, _ in parsed] == [1, 2, 4]
+
+
+def test_substring_tests_say_what_the_unsure_pattern_says():
+    import itertools
+
+    from pledgepack.content.links import UNSURE_RE, unsure_body
+
+    alphabet = list("\n \t\\<`~![]:(a") + ["    ", "~~~", "](#x)"]
+    texts = ["".join(p) for n in (1, 2, 3, 4) for p in itertools.product(alphabet, repeat=n)]
+    assert [unsure_body(t) for t in texts] == [bool(UNSURE_RE.search(t)) for t in texts]
+    assert 0.2 < sum(map(unsure_body, texts)) / len(texts) < 0.95
