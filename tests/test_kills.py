@@ -83,3 +83,33 @@ def test_a_release_killed_at_random_moments(tmp_path):
                         first=["build", "--no-git-history"])
     assert killed >= 1
     assert any((tmp_path / "dist").glob("*-1.0.0.zip"))
+
+
+def test_the_database_writer_dies_with_a_killed_build(tmp_path):
+    """The DuckDB child writes while the build validates; a build killed with -9 must not
+    leave it running."""
+    pid_file = tmp_path / "child.pid"
+    parent = (
+        "import os, subprocess, sys, time\n"
+        "child = subprocess.Popen([sys.executable, '-c', "
+        "'import os, sys, time; from pledgepack.query.views import _die_with_parent; "
+        "_die_with_parent(int(sys.argv[1])); open(sys.argv[2], \"w\").write(str(os.getpid())); "
+        "time.sleep(120)', str(os.getpid()), sys.argv[1]])\n"
+        "time.sleep(120)\n")
+    proc = subprocess.Popen([sys.executable, "-c", parent, str(pid_file)])
+    deadline = time.monotonic() + 30
+    while not (pid_file.exists() and pid_file.read_text()) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    child = int(pid_file.read_text())
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    deadline = time.monotonic() + 10
+    while Path(f"/proc/{child}").exists() and time.monotonic() < deadline:
+        if "Z" in Path(f"/proc/{child}/stat").read_text().split(")")[-1].split()[0]:
+            break  # dead, waiting to be reaped by init
+        time.sleep(0.05)
+    state = Path(f"/proc/{child}/stat")
+    alive = state.exists() and state.read_text().split(")")[-1].split()[0] != "Z"
+    if alive:
+        os.kill(child, signal.SIGKILL)
+    assert not alive, "the child outlived its killed parent"
