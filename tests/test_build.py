@@ -233,9 +233,22 @@ def test_parallel_reading_gives_the_same_package(tmp_path, monkeypatch):
     build(root, tmp_path / "serial", jobs=1)
     monkeypatch.setattr(content_module, "PARALLEL_MIN_FILES", 1)
     monkeypatch.setattr(validate_module, "PARALLEL_MIN_BYTES", 0)
+    # A cache of its own, so that the workers parse every chapter rather than the cache of the
+    # serial build answering; then once more from what the workers left in that cache.
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache-of-the-workers"))
+    sent = []
+    real_parse_all = content_module._parse_all
+    monkeypatch.setattr(content_module, "_parse_all",
+                        lambda jobs_in, *args: sent.extend(jobs_in) or real_parse_all(jobs_in,
+                                                                                     *args))
     result = build(root, tmp_path / "parallel", jobs=2)
     assert result.counts["statements"] == 12
+    assert len(sent) == 6
     assert files_of(tmp_path / "serial") == files_of(tmp_path / "parallel")
+    sent.clear()
+    build(root, tmp_path / "cached", jobs=2)
+    assert sent == []
+    assert files_of(tmp_path / "serial") == files_of(tmp_path / "cached")
 
 
 def test_duckdb_answers_from_any_directory_and_after_a_copy(built, tmp_path, monkeypatch):

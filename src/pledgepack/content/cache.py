@@ -37,6 +37,7 @@ WRITING_SECONDS = 3600
 _HERE = Path(__file__).resolve().parent
 READERS = ("PyYAML", "yaml-rs", "python-frontmatter", "markdown-it-py")
 _FIELDS = tuple(f.name for f in fields(ChapterResult))
+_PATH, _DIAGNOSTICS = _FIELDS.index("path"), _FIELDS.index("diagnostics")
 
 
 def _reader_digest() -> bytes:
@@ -88,31 +89,23 @@ class ChapterCache:
         try:
             with open(self.folder / (key + SUFFIX), "rb") as entry:
                 # loads of the whole file: load() reads the file in many small pieces.
-                data = marshal.loads(entry.read())
-            form, stored, values = data
-            if form != CACHE_FORMAT or stored != key or len(values) != len(_FIELDS):
-                return None
-            values = dict(zip(_FIELDS, values))
-            values["path"] = Path(values["path"])
-            values["diagnostics"] = [Diagnostic(*d) for d in values["diagnostics"]]
-            result = ChapterResult(**values)
-        except (OSError, EOFError, ValueError, TypeError):
+                result = decode_entry(key, entry.read())
+        except OSError:
             return None
-        self.hits += 1
+        if result is not None:
+            self.hits += 1
         return result
 
     def put(self, key: str, result: ChapterResult) -> None:
         """Store `result`; a cache that cannot be written only costs time, so never fails."""
+        data = encode_entry(key, result)
+        if data is not None:
+            self.store(key, data)
+
+    def store(self, key: str, data: bytes) -> None:
+        """Store an entry made by `encode_entry` (in a worker, say); never fails."""
         if self.folder is None:
             return
-        values = [getattr(result, name) for name in _FIELDS]
-        values[_FIELDS.index("path")] = str(result.path)
-        values[_FIELDS.index("diagnostics")] = [
-            (d.path, d.line, d.severity, d.message, d.hint, d.col) for d in result.diagnostics]
-        try:
-            data = marshal.dumps((CACHE_FORMAT, key, values))
-        except ValueError:
-            return  # a value marshal cannot store: this chapter is parsed each time
         try:
             self.folder.mkdir(parents=True, exist_ok=True)
             fd, tmp = tempfile.mkstemp(dir=self.folder, prefix=".new-")
@@ -158,6 +151,35 @@ class ChapterCache:
                     shutil.rmtree(other, ignore_errors=True)
             except OSError:
                 pass
+
+
+def encode_entry(key: str, result: ChapterResult) -> bytes | None:
+    """The entry of `result` under `key`, or None for a value marshal cannot store (that chapter
+    is then parsed each time). Workers send their results back in this form: it is the cache's
+    own, and costs less to make and to carry than a pickle of the objects."""
+    values = [getattr(result, name) for name in _FIELDS]
+    values[_PATH] = str(result.path)
+    values[_DIAGNOSTICS] = [(d.path, d.line, d.severity, d.message, d.hint, d.col)
+                            for d in result.diagnostics]
+    try:
+        return marshal.dumps((CACHE_FORMAT, key, values))
+    except ValueError:
+        return None
+
+
+def decode_entry(key: str, data: bytes) -> ChapterResult | None:
+    """The result in an entry made by `encode_entry`, or None when it is not a whole one for
+    `key`."""
+    try:
+        form, stored, values = marshal.loads(data)
+        if form != CACHE_FORMAT or stored != key or len(values) != len(_FIELDS):
+            return None
+        values = dict(zip(_FIELDS, values))
+        values["path"] = Path(values["path"])
+        values["diagnostics"] = [Diagnostic(*d) for d in values["diagnostics"]]
+        return ChapterResult(**values)
+    except (EOFError, ValueError, TypeError):
+        return None
 
 
 def _unlink(path) -> None:

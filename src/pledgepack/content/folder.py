@@ -15,7 +15,7 @@ from pathlib import Path
 from ..errors import ERROR, WARNING, ContentError, Diagnostic
 from ..model import Content, Document, Recorded, Report, Section, Statement
 from ..schema import LIST_DELIMITER, PackageSchema
-from .cache import ChapterCache
+from .cache import ChapterCache, decode_entry, encode_entry
 from .chapter import ChapterResult, parse_chapter
 from .metadata import read_metadata
 from .yamltext import (
@@ -257,6 +257,15 @@ def _read_task(task: tuple) -> ChapterResult:
     return parse_chapter(*task)
 
 
+def _read_encoded(job: tuple[str, tuple]) -> bytes | ChapterResult:
+    """A worker's job: the chapter's result as a cache entry (see cache.encode_entry), or the
+    result itself where it cannot be one."""
+    key, task = job
+    result = parse_chapter(*task)
+    data = encode_entry(key, result)
+    return result if data is None else data
+
+
 def _read_all(tasks: list[tuple], jobs: int, progress: Progress | None,
               cache: ChapterCache) -> list[ChapterResult]:
     """Each chapter's result: from the cache when its bytes were read before, else parsed from
@@ -271,19 +280,25 @@ def _read_all(tasks: list[tuple], jobs: int, progress: Progress | None,
         if results[n] is None:
             todo.append((n, key, (raw, *task)))
     done = total - len(todo)
-    for (n, key, _), result in zip(todo, _parse_all([t for _, _, t in todo], jobs, progress,
-                                                    done, total)):
-        cache.put(key, result)
+    for (n, key, _), result in zip(todo, _parse_all([(k, t) for _, k, t in todo], jobs,
+                                                    progress, done, total)):
+        if isinstance(result, bytes):
+            cache.store(key, result)
+            result = decode_entry(key, result)
+        else:
+            cache.put(key, result)
         results[n] = result
     if progress and done == total:
         progress("parse", total, total)
     return results
 
 
-def _parse_all(tasks: list[tuple], jobs: int, progress: Progress | None, done: int,
-               total: int):
-    if jobs <= 1 or len(tasks) < PARALLEL_MIN_FILES:
-        for n, task in enumerate(tasks, done + 1):
+def _parse_all(jobs_in: list[tuple[str, tuple]], jobs: int, progress: Progress | None,
+               done: int, total: int):
+    """The results of the chapters in `jobs_in` ((key, task) pairs), in order: in this process
+    for a few, else from a pool of workers, each result sent back as a cache entry."""
+    if jobs <= 1 or len(jobs_in) < PARALLEL_MIN_FILES:
+        for n, (_, task) in enumerate(jobs_in, done + 1):
             yield _read_task(task)
             if progress:
                 progress("parse", n, total)
@@ -295,8 +310,8 @@ def _parse_all(tasks: list[tuple], jobs: int, progress: Progress | None, done: i
     context = multiprocessing.get_context("forkserver")
     with ProcessPoolExecutor(max_workers=jobs, mp_context=context,
                              initializer=gc.disable) as pool:
-        chunk = max(1, len(tasks) // (jobs * 8))
-        for n, result in enumerate(pool.map(_read_task, tasks, chunksize=chunk), done + 1):
+        chunk = max(1, len(jobs_in) // (jobs * 8))
+        for n, result in enumerate(pool.map(_read_encoded, jobs_in, chunksize=chunk), done + 1):
             yield result
             if progress:
                 progress("parse", n, total)
