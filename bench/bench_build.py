@@ -215,11 +215,15 @@ def child_env() -> dict[str, str]:
     return env
 
 
-def run_child(kind: str, *paths: Path) -> dict:
-    """Run one measurement in a fresh Python process and return what it reported."""
+def run_child(kind: str, *paths: Path, cache: Path | None = None) -> dict:
+    """Run one measurement in a fresh Python process and return what it reported; a build
+    gets an empty chapter cache of its own (`cache`), so that every repeat is a full build."""
     command = [sys.executable, str(Path(__file__).resolve()), CHILD_FLAG, kind,
                *map(str, paths)]
-    proc = subprocess.run(command, capture_output=True, text=True, env=child_env())
+    env = child_env()
+    if cache is not None:
+        env["XDG_CACHE_HOME"] = str(cache)
+    proc = subprocess.run(command, capture_output=True, text=True, env=env)
     if proc.returncode:
         sys.exit(f"bench: {kind} run failed (exit {proc.returncode}):\n{proc.stderr}")
     return json.loads(proc.stdout.strip().splitlines()[-1])
@@ -231,8 +235,9 @@ def measure(corpus: Path, work: Path, repeat: int) -> list[dict]:
     for n in range(1, repeat + 1):
         floor = run_child("floor", corpus)
         out = work / f"out-{n}"
-        built = run_child("build", corpus, out)
+        built = run_child("build", corpus, out, cache=work / f"cache-{n}")
         shutil.rmtree(out, ignore_errors=True)
+        shutil.rmtree(work / f"cache-{n}", ignore_errors=True)
         row = {"floor": floor["seconds"], **{p: built["timings"].get(p, 0.0) for p in PHASES}}
         row["other"] = built["total"] - sum(built["timings"].values())
         row["total"] = built["total"]
