@@ -140,8 +140,12 @@ def test_pledge_page_states_status_deadline_reports_and_timeline(built_site, sit
     text = (built_site / "testland-2024" / "portal" / "index.html").read_text(encoding="utf-8")
     statuses = {r["status"]: r for r in
                 pq.read_table(site_package / "data" / "statuses.parquet").to_pylist()}
-    definition = statuses["partially_implemented"]["definition"]
+    # the German definition on a German page, from the package
+    definition = statuses["partially_implemented"]["definition_de"]
+    assert definition == ("Ein Teil des Versprechens ist erfüllt, oder die Arbeit daran hat "
+                          "sichtbar begonnen.")
     assert f"<dt>Bedeutung</dt><dd>{definition}</dd>" in text
+    assert statuses["partially_implemented"]["definition"] not in text
     assert "<dt>Stand</dt><dd>Teilweise umgesetzt</dd>" in text
     # the deadline passed before the package's date (2024-04-03), not the clock's
     assert "2023-12-31 (<strong class=\"overdue\">seit 94 Tagen überfällig</strong>)" in text
@@ -244,6 +248,9 @@ def test_labels_follow_the_package_language(site_package, tmp_path):
     text = (out / "testland-2024" / "portal" / "index.html").read_text(encoding="utf-8")
     assert '<html lang="en">' in text and "Partially implemented" in text
     assert "overdue by 94 days" in text and "Teilweise" not in text
+    assert ("<dt>Definition</dt><dd>Part of the pledge has been fulfilled, or work on it has "
+            "visibly begun.</dd>") in text
+    assert "Arbeit daran" not in text
 
 
 def test_dates_say_whose_they_are_and_review_state_shows(built_site):
@@ -320,3 +327,18 @@ def test_a_zip_bomb_is_refused_within_the_size_limits(run, site_package, tmp_pat
     assert result.exit_code == 1 and "Traceback" not in result.output
     assert "README.md unpacks to more than 256 MiB" in result.stderr
     assert not out.exists()
+
+
+def test_a_package_without_german_definitions_shows_the_english_one(site_package, tmp_path):
+    """Packages made before `definition_de` have one definition, in English: the German page
+    shows it rather than none."""
+    package = tmp_path / "package"
+    shutil.copytree(site_package, package)
+    path = package / "data" / "statuses.parquet"
+    table = pq.read_table(path)
+    pq.write_table(table.drop_columns(["definition_de"]), path)
+    text = (build_site(package, tmp_path / "site").out / "testland-2024" / "portal" /
+            "index.html").read_text(encoding="utf-8")
+    english = dict(zip(table.column("status").to_pylist(),
+                       table.column("definition").to_pylist()))["partially_implemented"]
+    assert f"<dt>Bedeutung</dt><dd>{english}</dd>" in text

@@ -172,14 +172,12 @@ def _render_document(part: Site, out: Path, base_url: str | None,
                     section=sec, body=body, bar=section_bars[sec["section_id"]],
                     statements=site.statements[sec["section_id"]])
     sections = {sec["section_id"]: sec for sec in site.sections[doc_id]}
-    statuses = {s["status"]: s for s in site.data.tables["statuses"]}
     pledge = writer.env.get_template("pledge.html")
     for st in statements:
         writer.render(f"{doc_id}/{st['id']}/index.html", pledge, {
             "doc": doc, "st": st, "section": sections.get(st["section_id"]),
             "reports": site.reports[st["statement_id"]],
-            "history": site.history[st["statement_id"]],
-            "status_row": statuses.get(st["status"], Loose())})
+            "history": site.history[st["statement_id"]]})
     writer.write(f"{doc_id}/feed.xml", atom_feed(
         site, site.changes, path=f"{doc_id}/feed.xml", title=doc["title"],
         base_url=writer.base_url, depth=1))

@@ -120,6 +120,7 @@ class Words(dict):
         super().__init__({key: pair[self.index] for key, pair in UI.items()})
         self.status_labels = {s["status"]: s[f"label_{language}"] or s["status"]
                               for s in statuses}
+        self.definitions = {s["status"]: s[f"definition_{language}"] for s in statuses}
 
     def fmt(self, key: str, **values) -> str:
         return self[key].format(**values)
@@ -128,6 +129,10 @@ class Words(dict):
         if code is None:
             return self["none"]
         return self.status_labels.get(code, code)
+
+    def definition(self, code: str) -> str | None:
+        """What the status means, from the package, in the site's language."""
+        return self.definitions.get(code)
 
     def event(self, code: str) -> str:
         return EVENTS.get(code, (code, code))[self.index]
