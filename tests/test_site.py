@@ -13,6 +13,8 @@ from urllib.parse import unquote, urljoin, urlsplit
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from pledgepack.site.build import build_site
 from sitebuild import expected_statuses
@@ -342,3 +344,57 @@ def test_a_package_without_german_definitions_shows_the_english_one(site_package
     english = dict(zip(table.column("status").to_pylist(),
                        table.column("definition").to_pylist()))["partially_implemented"]
     assert f"<dt>Bedeutung</dt><dd>{english}</dd>" in text
+
+
+PLEDGES = {"a": ("implemented", "Umgesetzt", "../../a/"),
+           "prüf-2": ("broken", "Gebrochen & <mehr>", "../../pr%C3%BCf-2/")}
+PLAIN_WORD = st.text(st.sampled_from(list("abzÄöß019.,;:?-+=#%$~()/|'\"“„")), min_size=1,
+                     max_size=8)
+# and now and then a character that is markup, or whitespace that Markdown treats apart
+WORD = st.one_of(*[PLAIN_WORD] * 15, st.text(
+    st.sampled_from(list("ab \t\\*_`<>&[]!\u00a0")), min_size=1, max_size=3))
+ANCHOR = st.builds(lambda text, pid: f"[{text}](#{pid})", WORD, st.sampled_from(
+    ["a", "prüf-2", "pru\u0308f-2", "a", "prüf-2", "nix", "a b", "a)"]))
+LINE = st.builds(lambda first, rest: first + "".join(rest), st.sampled_from(["Wir ", "[x](#a)",
+                                                                            " ", "2. "]),
+                 st.lists(st.one_of(WORD, ANCHOR), max_size=5).map(" ".join))
+CHAPTER = st.lists(st.one_of(*[LINE] * 8, st.just(""), st.just(""), st.sampled_from(
+    [" ", "## Titel", "1. eins", "- x", "==", "> zitat", "[r]: /ziel"])), max_size=8).map(
+    "\n".join)
+
+
+@settings(max_examples=400, deadline=None, derandomize=True)
+@given(CHAPTER)
+def test_plain_prose_is_rendered_as_markdown_it_renders_it(text):
+    """Plain paragraphs with pledge anchors skip markdown-it; what they give must not differ."""
+    from pledgepack.site import text as chapter
+
+    fast = chapter._plain_html(text, PLEDGES)
+    if fast is not None:
+        assert fast == by_markdown_it(text)
+
+
+def by_markdown_it(text: str) -> tuple[str, str]:
+    from pledgepack.site import text as chapter
+
+    md = chapter.make_renderer()
+    env = {"pledges": PLEDGES, "stack": [], "seen": set(), "shift": 1}
+    tokens = md.parse(text, env)
+    words = [c.content for t in tokens if t.type == "inline"
+             for c in t.children or [] if c.type == "text"]
+    return md.renderer.render(tokens, md.options, env), " ".join(" ".join(words).split())
+
+
+def test_plain_prose_takes_the_short_way_and_markup_the_long_one():
+    from pledgepack.site import text as chapter
+
+    text = 'Wir "so" [bauen "es"](#a).\nUnd\n[noch](#a)\n\n\nDann.'
+    assert chapter._plain_html(text, PLEDGES) == by_markdown_it(text) == (
+        '<p>Wir &quot;so&quot; <span class="pledge s-implemented" id="text-a"><a '
+        'href="../../a/">bauen '
+        '&quot;es&quot;</a> <span class="badge s-implemented">Umgesetzt</span></span>.\nUnd\n'
+        '<span class="pledge s-implemented"><a href="../../a/">noch</a> <span class="badge '
+        's-implemented">Umgesetzt</span></span></p>\n<p>Dann.</p>\n',
+        'Wir "so" bauen "es" . Und noch Dann.')
+    for text in ["## Titel\n\nText", "Text *betont*", "[x](#nix)", "a  \nb", "1. eins"]:
+        assert chapter._plain_html(text, PLEDGES) is None, text
