@@ -103,6 +103,7 @@ class Writer:
         self.pages = self.files = self.bytes = 0
         self.meta = loose(site.data.descriptor)
         self._common: dict[int, dict] = {}
+        self._base = str(root)
         self._folders: set[str] = set()
 
     def common(self, depth: int) -> dict:
@@ -133,11 +134,15 @@ class Writer:
     def write(self, path: str, text: str) -> None:
         folder, _, _ = path.rpartition("/")
         if folder not in self._folders:
-            os.makedirs(self.root / folder, exist_ok=True)
+            parent = folder.rpartition("/")[0]
+            if parent in self._folders:
+                os.mkdir(f"{self._base}/{folder}")  # a pledge's folder, in its document's
+            else:
+                os.makedirs(self.root / folder, exist_ok=True)
             self._folders.add(folder)
         # one open, one write: most pages are a few kB
         data = text.encode("utf-8")
-        fd = os.open(self.root / path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+        fd = os.open(f"{self._base}/{path}", os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
         try:
             view = memoryview(data)
             while view:
