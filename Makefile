@@ -13,11 +13,13 @@ CONTENT := content
 OUT := dist
 
 # make release VERSION=1.2.0 [PREVIOUS=v1.1.0] [BASE_URL=https://.../ [FLAT=1]] [SITE_URL=...] [REPOSITORY_URL=...]
+# (CONTENT, OUT, SITE and SITE_ZIP say where it reads and writes; a test points them elsewhere)
 VERSION ?=
 PREVIOUS ?=
 BASE_URL ?=
 FLAT ?=
 SITE := site
+SITE_ZIP = pledges-site-$(VERSION).zip
 SITE_URL ?=
 REPOSITORY_URL ?=
 
@@ -61,7 +63,7 @@ release: $(BIN)/pledgepack ## Cut release VERSION into dist/ (zip, SHA256SUMS, R
 		$(if $(PREVIOUS),--previous $(PREVIOUS)) $(if $(BASE_URL),--base-url $(BASE_URL)) \
 		$(if $(FLAT),--flat)
 	$(BIN)/pledgepack site $(OUT) --out $(SITE) \
-		--zip pledges-site-$(VERSION).zip $(if $(SITE_URL),--base-url $(SITE_URL)) \
+		--zip $(SITE_ZIP) $(if $(SITE_URL),--base-url $(SITE_URL)) \
 		$(if $(REPOSITORY_URL),--repository-url $(REPOSITORY_URL))
 
 test: $(BIN)/pledgepack $(COMPAT)/bin/python $(CFF)/bin/cffconvert ## Set up and run the tests

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import hashlib
+import html
 import http.server
 import json
 import os
@@ -540,3 +542,31 @@ def test_make_release_passes_its_variables_to_the_command():
                             "https://example.org/site/ --repository-url https://github.com/o/r")
     usage = subprocess.run(["make", "-s", "release"], cwd=REPO, capture_output=True, text=True)
     assert usage.returncode == 2 and "usage: make release VERSION=X.Y.Z" in usage.stderr
+
+
+def test_make_release_writes_the_release_and_its_site(tmp_path):
+    """The real `make release`, its folders pointed into tmp_path: the site lists the
+    release's own files, and its zip holds the site byte for byte."""
+    repo = tracker(tmp_path)
+    out, site, site_zip = tmp_path / "dist", tmp_path / "site", tmp_path / "site-1.0.0.zip"
+    venv = Path(sys.prefix)
+    assert (venv / "bin" / "pledgepack").is_file(), "run the tests from the project's venv"
+    made = subprocess.run(["make", "-s", "-o", f"{venv}/bin/pledgepack", "release",
+                           "VERSION=1.0.0", f"VENV={venv}", f"CONTENT={repo.path / 'content'}",
+                           f"OUT={out}", f"SITE={site}", f"SITE_ZIP={site_zip}"],
+                          cwd=REPO, capture_output=True, text=True)
+    assert made.returncode == 0, made.stderr
+    assert (out / "testland-pledges-1.0.0.zip").is_file() and (site / "index.html").is_file()
+    files = {p.relative_to(site).as_posix(): p.read_bytes()
+             for p in sorted(site.rglob("*")) if p.is_file()}
+    with zipfile.ZipFile(site_zip) as archive:
+        assert {name: archive.read(name) for name in archive.namelist()} == files
+    data_page = (site / "data" / "index.html").read_text(encoding="utf-8")
+    rows = re.findall(r'<tr><td><a href="../download/([^"]+)">[^<]+</a></td><td>[^<]+ '
+                      r'\((\d+) B\)</td><td><code class="hash">([0-9a-f]{64})</code></td></tr>',
+                      data_page)
+    released = {p.relative_to(out).as_posix(): p for p in out.rglob("*") if p.is_file()}
+    assert {"testland-pledges-1.0.0.zip", "SHA256SUMS", "datapackage.json"} <= released.keys()
+    assert {html.unescape(path): (int(size), digest) for path, size, digest in rows} == {
+        name: (path.stat().st_size, hashlib.sha256(path.read_bytes()).hexdigest())
+        for name, path in released.items()}

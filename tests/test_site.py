@@ -13,6 +13,8 @@ from urllib.parse import unquote, urljoin, urlsplit
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from pledgepack.site.build import build_site
 from sitebuild import expected_statuses
@@ -140,8 +142,12 @@ def test_pledge_page_states_status_deadline_reports_and_timeline(built_site, sit
     text = (built_site / "testland-2024" / "portal" / "index.html").read_text(encoding="utf-8")
     statuses = {r["status"]: r for r in
                 pq.read_table(site_package / "data" / "statuses.parquet").to_pylist()}
-    definition = statuses["partially_implemented"]["definition"]
+    # the German definition on a German page, from the package
+    definition = statuses["partially_implemented"]["definition_de"]
+    assert definition == ("Ein Teil des Versprechens ist erfüllt, oder die Arbeit daran hat "
+                          "sichtbar begonnen.")
     assert f"<dt>Bedeutung</dt><dd>{definition}</dd>" in text
+    assert statuses["partially_implemented"]["definition"] not in text
     assert "<dt>Stand</dt><dd>Teilweise umgesetzt</dd>" in text
     # the deadline passed before the package's date (2024-04-03), not the clock's
     assert "2023-12-31 (<strong class=\"overdue\">seit 94 Tagen überfällig</strong>)" in text
@@ -242,6 +248,9 @@ def test_labels_follow_the_package_language(site_package, tmp_path):
     text = (out / "testland-2024" / "portal" / "index.html").read_text(encoding="utf-8")
     assert '<html lang="en">' in text and "Partially implemented" in text
     assert "overdue by 94 days" in text and "Teilweise" not in text
+    assert ("<dt>Definition</dt><dd>Part of the pledge has been fulfilled, or work on it has "
+            "visibly begun.</dd>") in text
+    assert "Arbeit daran" not in text
 
 
 def test_dates_say_whose_they_are_and_review_state_shows(built_site):
@@ -318,3 +327,72 @@ def test_a_zip_bomb_is_refused_within_the_size_limits(run, site_package, tmp_pat
     assert result.exit_code == 1 and "Traceback" not in result.output
     assert "README.md unpacks to more than 256 MiB" in result.stderr
     assert not out.exists()
+
+
+def test_a_package_without_german_definitions_shows_the_english_one(site_package, tmp_path):
+    """Packages made before `definition_de` have one definition, in English: the German page
+    shows it rather than none."""
+    package = tmp_path / "package"
+    shutil.copytree(site_package, package)
+    path = package / "data" / "statuses.parquet"
+    table = pq.read_table(path)
+    pq.write_table(table.drop_columns(["definition_de"]), path)
+    text = (build_site(package, tmp_path / "site").out / "testland-2024" / "portal" /
+            "index.html").read_text(encoding="utf-8")
+    english = dict(zip(table.column("status").to_pylist(),
+                       table.column("definition").to_pylist()))["partially_implemented"]
+    assert f"<dt>Bedeutung</dt><dd>{english}</dd>" in text
+
+
+PLEDGES = {"a": ("implemented", "Umgesetzt", "../../a/"),
+           "prüf-2": ("broken", "Gebrochen & <mehr>", "../../pr%C3%BCf-2/")}
+PLAIN_WORD = st.text(st.sampled_from(list("abzÄöß019.,;:?-+=#%$~()/|'\"“„")), min_size=1,
+                     max_size=8)
+# and now and then a character that is markup, or whitespace that Markdown treats apart
+WORD = st.one_of(*[PLAIN_WORD] * 15, st.text(
+    st.sampled_from(list("ab \t\\*_`<>&[]!\u00a0")), min_size=1, max_size=3))
+ANCHOR = st.builds(lambda text, pid: f"[{text}](#{pid})", WORD, st.sampled_from(
+    ["a", "prüf-2", "pru\u0308f-2", "a", "prüf-2", "nix", "a b", "a)"]))
+LINE = st.builds(lambda first, rest: first + "".join(rest), st.sampled_from(["Wir ", "[x](#a)",
+                                                                            " ", "2. "]),
+                 st.lists(st.one_of(WORD, ANCHOR), max_size=5).map(" ".join))
+CHAPTER = st.lists(st.one_of(*[LINE] * 8, st.just(""), st.just(""), st.sampled_from(
+    [" ", "## Titel", "1. eins", "- x", "==", "> zitat", "[r]: /ziel"])), max_size=8).map(
+    "\n".join)
+
+
+@settings(max_examples=400, deadline=None, derandomize=True)
+@given(CHAPTER)
+def test_plain_prose_is_rendered_as_markdown_it_renders_it(text):
+    """Plain paragraphs with pledge anchors skip markdown-it; what they give must not differ."""
+    from pledgepack.site import text as chapter
+
+    fast = chapter._plain_html(text, PLEDGES)
+    if fast is not None:
+        assert fast == by_markdown_it(text)
+
+
+def by_markdown_it(text: str) -> tuple[str, str]:
+    from pledgepack.site import text as chapter
+
+    md = chapter.make_renderer()
+    env = {"pledges": PLEDGES, "stack": [], "seen": set(), "shift": 1}
+    tokens = md.parse(text, env)
+    words = [c.content for t in tokens if t.type == "inline"
+             for c in t.children or [] if c.type == "text"]
+    return md.renderer.render(tokens, md.options, env), " ".join(" ".join(words).split())
+
+
+def test_plain_prose_takes_the_short_way_and_markup_the_long_one():
+    from pledgepack.site import text as chapter
+
+    text = 'Wir "so" [bauen "es"](#a).\nUnd\n[noch](#a)\n\n\nDann.'
+    assert chapter._plain_html(text, PLEDGES) == by_markdown_it(text) == (
+        '<p>Wir &quot;so&quot; <span class="pledge s-implemented" id="text-a"><a '
+        'href="../../a/">bauen '
+        '&quot;es&quot;</a> <span class="badge s-implemented">Umgesetzt</span></span>.\nUnd\n'
+        '<span class="pledge s-implemented"><a href="../../a/">noch</a> <span class="badge '
+        's-implemented">Umgesetzt</span></span></p>\n<p>Dann.</p>\n',
+        'Wir "so" bauen "es" . Und noch Dann.')
+    for text in ["## Titel\n\nText", "Text *betont*", "[x](#nix)", "a  \nb", "1. eins"]:
+        assert chapter._plain_html(text, PLEDGES) is None, text

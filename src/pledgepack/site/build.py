@@ -66,24 +66,45 @@ def loose(value):
     return value
 
 
+class SiteEnvironment(Environment):
+    """Templates read table rows (plain dicts) by attribute, `st.summary`: look the key up
+    first, instead of failing on the dict's attributes for every field of every page."""
+
+    def getattr(self, obj, attribute):
+        if type(obj) is dict:
+            try:
+                return obj[attribute]
+            except KeyError:
+                return self.undefined(obj=obj, name=attribute)
+        return super().getattr(obj, attribute)
+
+
+_ENV: list[Environment] = []
+
+
 def _env() -> Environment:
-    env = Environment(loader=PackageLoader("pledgepack.site", "templates"), autoescape=True,
-                      undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True,
-                      keep_trailing_newline=True)
-    env.filters["seg"] = lambda text: quote(str(text), safe="")
-    env.filters["iso"] = lambda d: d.isoformat() if d is not None else ""
-    return env
+    """One environment per process: each template is compiled once, and never looked up on
+    disk again (the templates are part of the installed package)."""
+    if not _ENV:
+        env = SiteEnvironment(loader=PackageLoader("pledgepack.site", "templates"),
+                          autoescape=True, undefined=StrictUndefined, trim_blocks=True,
+                          lstrip_blocks=True, keep_trailing_newline=True, auto_reload=False)
+        env.filters["seg"] = lambda text: quote(str(text), safe="")
+        env.filters["iso"] = lambda d: d.isoformat() if d is not None else ""
+        _ENV.append(env)
+    return _ENV[0]
 
 
 class Writer:
-    def __init__(self, root: Path, site: Site, env: Environment, base_url: str | None,
-                 repository: str | None):
-        self.root, self.site, self.env = root, site, env
+    def __init__(self, root: Path, site: Site, base_url: str | None, repository: str | None):
+        self.root, self.site, self.env = root, site, _env()
         self.base_url = base_url.rstrip("/") + "/" if base_url else None
         self.repository = repository
-        self.pages = 0
+        self.pages = self.files = self.bytes = 0
         self.meta = loose(site.data.descriptor)
         self._common: dict[int, dict] = {}
+        self._base = str(root)
+        self._folders: set[str] = set()
 
     def common(self, depth: int) -> dict:
         """What every page at this depth shares, the header and footer rendered once."""
@@ -98,9 +119,11 @@ class Writer:
 
     def page(self, path: str, template: str, **context) -> None:
         """Render `template` to `path` (posix, relative to the site root)."""
-        html = self.env.get_template(template).render(
-            self.common(path.count("/")), canonical=self.absolute(path), **context)
-        self.write(path, html)
+        self.render(path, self.env.get_template(template), context)
+
+    def render(self, path: str, template, context: dict) -> None:
+        common = self.common(path.count("/"))
+        self.write(path, template.render(common, canonical=self.absolute(path), **context))
         self.pages += 1
 
     def absolute(self, path: str) -> str | None:
@@ -109,29 +132,35 @@ class Writer:
         return self.base_url + quote(path.removesuffix("index.html"))
 
     def write(self, path: str, text: str) -> None:
-        target = self.root / path
-        os.makedirs(target.parent, exist_ok=True)
-        with open(target, "w", encoding="utf-8", newline="\n") as handle:
-            handle.write(text)
+        folder, _, _ = path.rpartition("/")
+        if folder not in self._folders:
+            parent = folder.rpartition("/")[0]
+            if parent in self._folders:
+                os.mkdir(f"{self._base}/{folder}")  # a pledge's folder, in its document's
+            else:
+                os.makedirs(self.root / folder, exist_ok=True)
+            self._folders.add(folder)
+        # one open, one write: most pages are a few kB
+        data = text.encode("utf-8")
+        fd = os.open(f"{self._base}/{path}", os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+        try:
+            view = memoryview(data)
+            while view:
+                view = view[os.write(fd, view):]
+        finally:
+            os.close(fd)
+        self.files, self.bytes = self.files + 1, self.bytes + len(data)
 
 
-# What a worker renders from: the package read again in each worker process (started by a
-# forkserver: forking a process that holds Arrow's threads is not safe).
-_STATE: dict = {}
-
-
-def _worker_init(folder: Path, out: Path, base_url: str | None,
-                 repository: str | None) -> None:
-    _STATE.update(site=assemble(load(folder)), out=out, base=base_url, repo=repository)
-
-
-def _render_document(doc_id: str) -> tuple[int, dict[str, str]]:
-    """Every page of one document; the number of pages and each chapter's plain text."""
-    site, out, base_url, repository = (_STATE[k] for k in ("site", "out", "base", "repo"))
-    writer = Writer(out, site, _env(), base_url, repository)
-    w, order = site.words, site.order
+def _render_document(part: Site, out: Path, base_url: str | None,
+                     repository: str | None) -> tuple[Writer, dict[str, str]]:
+    """Every page of the one document in `part`; what wrote them, and each chapter's plain
+    text."""
+    writer = Writer(out, part, base_url, repository)
+    site, w, order = part, part.words, part.order
     md = make_renderer()
-    doc = next(d for d in site.documents if d["document_id"] == doc_id)
+    doc = part.document
+    doc_id = doc["document_id"]
     statements = site.by_document[doc_id]
     section_bars = {sec["section_id"]: bar(site.statements[sec["section_id"]], order, w)
                     for sec in site.sections[doc_id]}
@@ -148,45 +177,54 @@ def _render_document(doc_id: str) -> tuple[int, dict[str, str]]:
                     section=sec, body=body, bar=section_bars[sec["section_id"]],
                     statements=site.statements[sec["section_id"]])
     sections = {sec["section_id"]: sec for sec in site.sections[doc_id]}
-    statuses = {s["status"]: s for s in site.data.tables["statuses"]}
+    pledge = writer.env.get_template("pledge.html")
     for st in statements:
-        writer.page(f"{doc_id}/{st['id']}/index.html", "pledge.html", doc=doc, st=st,
-                    section=sections.get(st["section_id"]),
-                    reports=site.reports[st["statement_id"]],
-                    history=site.history[st["statement_id"]],
-                    status_row=statuses.get(st["status"], Loose()))
+        writer.render(f"{doc_id}/{st['id']}/index.html", pledge, {
+            "doc": doc, "st": st, "section": sections.get(st["section_id"]),
+            "reports": site.reports[st["statement_id"]],
+            "history": site.history[st["statement_id"]]})
     writer.write(f"{doc_id}/feed.xml", atom_feed(
-        site, [c for c in site.changes if c["statement"]["document_id"] == doc_id],
-        path=f"{doc_id}/feed.xml", title=doc["title"], base_url=writer.base_url, depth=1))
-    return writer.pages, texts
+        site, site.changes, path=f"{doc_id}/feed.xml", title=doc["title"],
+        base_url=writer.base_url, depth=1))
+    return writer, texts
 
 
-def _documents(site: Site, jobs: int) -> tuple[int, dict[str, str]]:
-    """Render the documents, in `jobs` worker processes when there is enough to share."""
-    ids = [d["document_id"] for d in site.documents]
-    if jobs > 1 and len(ids) > 1:
-        args = (site.data.folder, _STATE["out"], _STATE["base"], _STATE["repo"])
-        context = multiprocessing.get_context("forkserver")
-        with ProcessPoolExecutor(min(jobs, len(ids)), mp_context=context,
-                                 initializer=_worker_init, initargs=args) as pool:
-            results = list(pool.map(_render_document, ids))
-    else:
-        results = [_render_document(doc_id) for doc_id in ids]
-    texts = {}
-    for _, part in results:
-        texts.update(part)
-    return sum(pages for pages, _ in results), texts
+def _render_part(args: tuple) -> tuple[int, int, int, dict[str, str]]:
+    writer, texts = _render_document(*args)
+    return writer.pages, writer.files, writer.bytes, texts
 
 
 def _render(site: Site, out: Path, base_url: str | None, repository: str | None,
             jobs: int) -> Writer:
-    writer = Writer(out, site, _env(), base_url, repository)
-    _STATE.update(site=site, out=out, base=base_url, repo=repository)
-    try:
-        pages, texts = _documents(site, jobs)
-    finally:
-        _STATE.clear()
-    writer.pages += pages
+    """Render the documents, in `jobs` worker processes when there is enough to share, and
+    the pages of the whole site meanwhile.
+
+    Each worker gets its documents' share of the site, already read and arranged (started
+    by a forkserver: forking a process that holds Arrow's threads is not safe), and sends
+    back only counts and the chapters' words."""
+    writer = Writer(out, site, base_url, repository)
+    parts = [(site.part(d["document_id"]), out, base_url, repository) for d in site.documents]
+    if jobs > 1 and len(parts) > 1:
+        context = multiprocessing.get_context("forkserver")
+        with ProcessPoolExecutor(min(jobs, len(parts)), mp_context=context) as pool:
+            futures = [pool.submit(_render_part, args) for args in parts]
+            _render_whole(site, writer)
+            results = [future.result() for future in futures]
+    else:
+        results = [_render_part(args) for args in parts]
+        _render_whole(site, writer)
+    texts = {}
+    for pages, files, size, part in results:
+        writer.pages, writer.files, writer.bytes = (
+            writer.pages + pages, writer.files + files, writer.bytes + size)
+        texts.update(part)
+    writer.write("assets/search-index.js", "window.PLEDGEPACK_INDEX = " + json.dumps(
+        search_index(site, texts), ensure_ascii=False, separators=(",", ":")) + ";\n")
+    return writer
+
+
+def _render_whole(site: Site, writer: Writer) -> None:
+    """The pages and files of the whole site, all but the search index."""
     w, order = site.words, site.order
     statements_all = [s for d in site.documents for s in site.by_document[d["document_id"]]]
     bars = {d["document_id"]: bar(site.by_document[d["document_id"]], order, w)
@@ -201,18 +239,16 @@ def _render(site: Site, out: Path, base_url: str | None, repository: str | None,
     writer.page("search/index.html", "search.html")
     writer.write("feed.xml", atom_feed(site, site.changes, path="feed.xml", title=None,
                                        base_url=writer.base_url, depth=0))
-    writer.write("assets/search-index.js", "window.PLEDGEPACK_INDEX = " + json.dumps(
-        search_index(site, texts), ensure_ascii=False, separators=(",", ":")) + ";\n")
     assets = resources.files("pledgepack.site") / "static"
     for name in ASSETS:
         writer.write(f"assets/{name}", (assets / name).read_text(encoding="utf-8"))
     for download in site.data.downloads:
-        target = out / "download" / download.path
+        target = writer.root / "download" / download.path
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(site.data.folder / download.path, target)
+        writer.files, writer.bytes = writer.files + 1, writer.bytes + download.bytes
     writer.write(MARKER, "A site written by pledgepack; `pledgepack site` may replace it.\n")
     writer.write(".nojekyll", "")
-    return writer
 
 
 def _citation(site: Site) -> str:
@@ -287,12 +323,10 @@ def build_site(package: Path | str, out: Path | str = "site", *, base_url: str |
             writer = _render(site, tmp, base_url, repository, jobs)
             if zip_path:
                 write_zip(tmp, Path(zip_path))
-            files = [p for p in tmp.rglob("*") if p.is_file()]
-            size = sum(p.stat().st_size for p in files)
             _swap(tmp, out)
         finally:
             shutil.rmtree(tmp, ignore_errors=True)
-    return SiteResult(out, writer.pages, len(files), size)
+    return SiteResult(out, writer.pages, writer.files, writer.bytes)
 
 
 def _repository(site: Site) -> str | None:

@@ -3,7 +3,9 @@
 A package is a build folder, an unzipped release, or a release zip. Columns that newer
 packages add or rename are read here and nowhere else, so that the pages see one shape:
 `effective_date` (else the day of `valid_from`), `effective_date_source`, `recorded_at`
-(else the commit time), and `reviewed` (else whether `last_update` is set).
+(else the commit time), `reviewed` (else whether `last_update` is set), and a status's
+`definition_en` and `definition_de` (`definition` is the English one; a package older than
+`definition_de` has only that).
 """
 from __future__ import annotations
 
@@ -135,6 +137,9 @@ def load(folder: Path) -> PackageData:
         row.setdefault("reviewed", row.get("last_update") is not None)
         row["categories"] = list(row.get("categories") or [])
     tables["status_history"] = [_history_row(r) for r in tables["status_history"]]
+    for row in tables["statuses"]:
+        row["definition_en"] = row.get("definition")
+        row["definition_de"] = row.get("definition_de") or row["definition_en"]
     downloads = [Download(p.relative_to(folder).as_posix(), p.stat().st_size, sha256(p))
                  for p in sorted(folder.rglob("*")) if p.is_file()]
     return PackageData(folder, descriptor, tables, downloads)

@@ -86,6 +86,23 @@ class Site:
     history: dict[str, list[dict]]           # statement_id -> events in order
     changes: list[dict]                      # status changes, newest first
     today: dt.date | None
+    document: dict | None = None             # set in a part: the one document it holds
+
+    def part(self, doc_id: str) -> Site:
+        """One document's share of the site, all its pages need and no more: small enough to
+        hand to another process. Every document stays listed, for the navigation."""
+        doc = next(d for d in self.documents if d["document_id"] == doc_id)
+        statements = self.by_document[doc_id]
+        ids = [st["statement_id"] for st in statements]
+        sections = self.sections[doc_id]
+        data = PackageData(self.data.folder, self.data.descriptor,
+                           {"statuses": self.data.tables["statuses"]})
+        return Site(data, self.words, self.order, self.documents, {doc_id: sections},
+                    {sec["section_id"]: self.statements[sec["section_id"]] for sec in sections},
+                    {doc_id: statements}, {i: self.reports[i] for i in ids},
+                    {i: self.history[i] for i in ids},
+                    [c for c in self.changes if c["statement"]["document_id"] == doc_id],
+                    self.today, doc)
 
 
 def is_change(event: dict) -> bool:

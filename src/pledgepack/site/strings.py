@@ -109,25 +109,30 @@ DATE_SOURCES = {
 }
 
 
-class Words:
-    """`words["key"]` in the site's language; `words.fmt("key", n=3)` fills placeholders."""
+class Words(dict):
+    """`words["key"]` in the site's language; `words.fmt("key", n=3)` fills placeholders.
+
+    A dict of the one language's words, so that a template's `w["key"]` is a plain lookup."""
 
     def __init__(self, language: str, statuses: list[dict]):
         self.lang = language
         self.index = 0 if language == "de" else 1
+        super().__init__({key: pair[self.index] for key, pair in UI.items()})
         self.status_labels = {s["status"]: s[f"label_{language}"] or s["status"]
                               for s in statuses}
-
-    def __getitem__(self, key: str) -> str:
-        return UI[key][self.index]
+        self.definitions = {s["status"]: s[f"definition_{language}"] for s in statuses}
 
     def fmt(self, key: str, **values) -> str:
-        return UI[key][self.index].format(**values)
+        return self[key].format(**values)
 
     def status(self, code: str | None) -> str:
         if code is None:
             return self["none"]
         return self.status_labels.get(code, code)
+
+    def definition(self, code: str) -> str | None:
+        """What the status means, from the package, in the site's language."""
+        return self.definitions.get(code)
 
     def event(self, code: str) -> str:
         return EVENTS.get(code, (code, code))[self.index]

@@ -7,6 +7,7 @@ and images become links to them, so that a page never loads anything from elsewh
 """
 from __future__ import annotations
 
+import re
 import unicodedata
 from urllib.parse import unquote
 
@@ -14,6 +15,16 @@ from markdown_it import MarkdownIt
 from markupsafe import escape
 
 EXTERNAL = ("http://", "https://", "mailto:")
+
+# Prose that Markdown leaves as it is: no character that starts inline markup (escapes, code,
+# emphasis, links, images, autolinks, HTML, entities), and pledge anchors `[text](#id)`.
+_PLAIN = r"[^\\`*_<>&\[\]!\s]|[ ]"
+_ANCHOR = r"\[((?:" + _PLAIN + r"|\n)+)\]\(#([^\s()<>\\\[\]\"'%&`]+)\)"
+_PARAGRAPH = re.compile(r"(?:" + _PLAIN + r"|\n|" + _ANCHOR + r")*")
+_ANCHORS = re.compile(_ANCHOR)
+# What may begin a line of a plain paragraph: nothing that opens a block (heading, quote,
+# list, rule, code, HTML, table) or continues one.
+_BLOCK_START = re.compile(r"[\s#>+\-*=_~`<|!\\]|\d+[.)]")
 
 
 def _pledge_id(href: str, pledges: dict) -> str | None:
@@ -71,11 +82,50 @@ def make_renderer() -> MarkdownIt:
     return md
 
 
+def _plain_html(text: str, pledges: dict[str, tuple[str, str, str]]) -> tuple[str, str] | None:
+    """What markdown-it makes of a text of plain paragraphs and pledge anchors, without
+    parsing it; None when the text holds anything else."""
+    if "\r" in text or "\0" in text:
+        return None
+    html, words, seen = [], [], set()
+    for block in re.split(r"\n\n+", text.strip("\n")):
+        if not block:
+            continue
+        lines = block.split("\n")
+        if any(not line or line != line.strip() or _BLOCK_START.match(line) for line in lines):
+            return None
+        if not _PARAGRAPH.fullmatch(block):
+            return None
+        out, start = ["<p>"], 0
+        for anchor in _ANCHORS.finditer(block):
+            label, key = anchor[1], unicodedata.normalize("NFC", anchor[2])
+            if key not in pledges:
+                return None
+            status, badge, url = pledges[key]
+            first = key not in seen
+            seen.add(key)
+            words += [block[start:anchor.start()], label]
+            out += [block[start:anchor.start()].replace('"', "&quot;"),
+                    f'<span class="pledge s-{status}"',
+                    f' id="text-{escape(key)}"' if first else "",
+                    f'><a href="{escape(url)}">', label.replace('"', "&quot;"),
+                    f'</a> <span class="badge s-{status}">{escape(badge)}</span></span>']
+            start = anchor.end()
+        words.append(block[start:])
+        out += [block[start:].replace('"', "&quot;"), "</p>\n"]
+        html.append("".join(out))
+    return "".join(html), " ".join(" ".join(words).split())
+
+
 def chapter_html(md: MarkdownIt, text: str,
                  pledges: dict[str, tuple[str, str, str]]) -> tuple[str, str]:
     """The chapter as HTML, and its words without markup (for the search index), from one
     parse. `pledges` maps an id to (status class, status label, URL of its page). The text's
-    highest heading becomes h2, below the page's title."""
+    highest heading becomes h2, below the page's title. Plain prose with pledge anchors, the
+    bulk of most chapters, is rendered without markdown-it, to the same HTML."""
+    plain = _plain_html(text or "", pledges)
+    if plain is not None:
+        return plain
     env = {"pledges": pledges, "stack": [], "seen": set()}
     tokens = md.parse(text or "", env)
     levels = [int(t.tag[1]) for t in tokens if t.type == "heading_open"]
