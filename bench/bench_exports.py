@@ -50,6 +50,8 @@ def main() -> None:
         for repeat in range(args.repeat):
             out = Path(scratch) / f"dist-{repeat}"
             steps = {}
+            # an empty chapter cache each time: every repeat is a full build
+            os.environ["XDG_CACHE_HOME"] = str(Path(scratch) / f"cache-{repeat}")
             start = time.perf_counter()
             build(corpus, out, git_history=False)
             steps["build"] = time.perf_counter() - start

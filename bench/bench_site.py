@@ -47,7 +47,9 @@ def child(kind: str, source: str, out: str) -> dict:
 
 
 def run_child(kind: str, source: Path, out: Path) -> dict:
-    env = dict(os.environ, SOURCE_DATE_EPOCH="1767225600")
+    # the corpus is not in git: its chapter cache goes beside the outputs, not into the user's
+    env = dict(os.environ, SOURCE_DATE_EPOCH="1767225600",
+               XDG_CACHE_HOME=str(out.parent / "cache"))
     env["PYTHONPATH"] = os.pathsep.join(p for p in (str(REPO / "src"), env.get("PYTHONPATH"))
                                         if p)
     proc = subprocess.run([sys.executable, str(Path(__file__).resolve()), CHILD_FLAG, kind,
