@@ -7,7 +7,8 @@ child process (timed; the median of the two is set beside the build). Figures: b
 wall time (imports not included) and their ratio, peak memory of the site's main process (its
 workers hold one document each), the site's size (all files, without the copied downloads,
 and the search index alone), its number of pages, and whether the two sites are
-byte-identical.
+byte-identical. Last, the same tree of folders and files, of the same sizes, is written with
+nothing rendered, in one process: what the file system alone charges for the site.
 Aim: the site costs less than the build.
 
 Usage: bench_site.py [--documents N] [--chapters N] [--statements N]
@@ -31,6 +32,8 @@ CHILD_FLAG = "--child"
 
 
 def child(kind: str, source: str, out: str) -> dict:
+    if kind == "files":
+        return {"seconds": write_floor(Path(source), Path(out))}
     started = time.perf_counter()
     if kind == "build":
         from pledgepack.build import build
@@ -57,6 +60,27 @@ def run_child(kind: str, source: Path, out: Path) -> dict:
     if proc.returncode:
         sys.exit(f"bench: {kind} failed:\n{proc.stderr}")
     return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def write_floor(site: Path, out: Path) -> float:
+    """Seconds to make a tree of the same folders and files, of the same sizes, as `site`, with
+    nothing rendered: what the file system alone charges for the site, in one process."""
+    folders, files = [], []
+    for root, dirs, names in os.walk(site):
+        rel = os.path.relpath(root, site)
+        folders.extend(os.path.join(out, rel, d) for d in dirs)
+        files.extend((os.path.join(out, rel, n), os.path.getsize(os.path.join(root, n)))
+                     for n in names)
+    blank = bytes(max((size for _, size in files), default=0))
+    started = time.perf_counter()
+    os.mkdir(out)
+    for folder in folders:
+        os.mkdir(folder)
+    for path, size in files:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+        os.write(fd, blank[:size])
+        os.close(fd)
+    return time.perf_counter() - started
 
 
 def tree_digest(folder: Path) -> str:
@@ -91,6 +115,7 @@ def main() -> None:
         first = run_child("site", work / "dist", work / "site-a")
         second = run_child("site", work / "dist", work / "site-b")
         same = tree_digest(work / "site-a") == tree_digest(work / "site-b")
+        floor = run_child("files", work / "site-a", work / "blank")
         site = work / "site-a"
         downloads = size_of(site / "download")
         index = (site / "assets" / "search-index.js").stat().st_size
@@ -104,6 +129,8 @@ def main() -> None:
               f"{second['seconds']:.1f} s)   {first['pages']} pages, "
               f"{first['files']} files, peak {first['peak_mib']:.0f} MiB")
         print(f"  site / build           {seconds / built['seconds']:8.2f}")
+        print(f"  its files alone        {floor['seconds']:8.1f} s   the same folders and files, "
+              "nothing rendered, one process")
         print(f"  site size              {first['bytes'] / 1e6:8.1f} MB   "
               f"({(first['bytes'] - downloads) / 1e6:.1f} MB without the copied downloads)")
         print(f"  search index           {index / 1e6:8.1f} MB")
