@@ -409,3 +409,22 @@ def test_the_build_gate_and_full_validation_report_their_checks(content, tmp_pat
     assert gate.checks == ["descriptor", "files", "parquet", "csv-parquet"]
     assert full.checks == gate.checks + ["frictionless rows"]
     assert "frictionless rows" in full.timings and "frictionless rows" not in gate.timings
+
+
+def test_a_descriptor_frictionless_refuses_stops_the_build_with_its_problem_alone(
+        run, content, out, tmp_path):
+    # A licence with neither name nor path: the schema loader takes it, the Data Package
+    # profile does not. The content also breaks a pattern; with the descriptor unsound, the
+    # data checks that ran beside its check must not be reported.
+    descriptor = stricter_descriptor(tmp_path, "p[a-z]*")
+    document = json.loads(descriptor.read_text(encoding="utf-8"))
+    document["licenses"] = [{"title": "a licence without name or path"}]
+    descriptor.write_text(json.dumps(document), encoding="utf-8")
+    (content / "package.yaml").unlink(missing_ok=True)
+    result = failed_build(run, content, out, "--descriptor", descriptor)
+    lines = result.stderr.splitlines()
+    assert len(lines) == 3, lines
+    assert lines[0].startswith('datapackage.json: package-error: The data package has an error: '
+                               'license requires "path" or "name"')
+    assert "INVALID: 1 problem(s) (0 files, 0 tables, 0 rows" in lines[1]
+    assert lines[2] == f"Error: build failed: the new package is invalid; {out} left unchanged"
