@@ -2,6 +2,7 @@
 whatever changed (a chapter, a setting, a file in the output by hand) builds in full."""
 from __future__ import annotations
 
+import marshal
 import os
 import signal
 import subprocess
@@ -12,6 +13,7 @@ import pytest
 
 from conftest import CHAPTER, make_document
 from pledgepack.build import build
+import pledgepack.content.cache as cache_module
 from pledgepack.content.cache import SUFFIX
 
 
@@ -37,6 +39,13 @@ def data(out: Path) -> dict[str, bytes]:
 
 def entries() -> list[Path]:
     return sorted(Path(os.environ["XDG_CACHE_HOME"]).glob(f"pledgepack/chapters-*/*{SUFFIX}"))
+
+
+def pack_keys() -> set[str]:
+    """The keys of the entries in the one pack of the cache."""
+    (pack,) = entries()
+    form, kept = marshal.loads(pack.read_bytes())
+    return set(kept)
 
 
 def two_chapters(root: Path) -> Path:
@@ -73,13 +82,13 @@ def test_one_edited_chapter_rebuilds_to_the_bytes_of_a_clean_build(tmp_path, mon
     content = two_chapters(tmp_path / "content")
     out = tmp_path / "dist"
     build(content, out)
-    cached = entries()
-    assert len(cached) == 2
+    assert len(pack_keys()) == 2
+    cached = pack_keys()
     edit(content)
     rebuilt = build(content, out)
     assert not rebuilt.up_to_date
     # The edited chapter's entry replaced the old one; the other was used again.
-    assert len(entries()) == 2 and len(set(entries()) & set(cached)) == 1
+    assert len(pack_keys()) == 2 and len(pack_keys() & cached) == 1
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "no-cache-yet"))
     clean = build(content, tmp_path / "clean")
     assert not clean.up_to_date
@@ -133,12 +142,20 @@ def test_a_broken_cache_entry_is_parsed_again(tmp_path, monkeypatch):
     monkeypatch.setenv("SOURCE_DATE_EPOCH", "1700000000")
     content = two_chapters(tmp_path / "content")
     build(content, tmp_path / "one")
-    for n, entry in enumerate(entries()):
-        entry.write_bytes(entry.read_bytes()[:40] if n == 0 else b"\xff garbage")
-    result = build(content, tmp_path / "two")
-    assert not result.up_to_date and result.counts["statements"] == 4
-    assert data(tmp_path / "one") == data(tmp_path / "two")
-    assert all(len(e.read_bytes()) > 40 for e in entries())
+    (pack,) = entries()
+    whole = pack.read_bytes()
+    parsed = []
+    real = cache_module.ChapterCache.store
+    monkeypatch.setattr(cache_module.ChapterCache, "store",
+                        lambda self, key, data: parsed.append(key) or real(self, key, data))
+    for n, broken in enumerate((whole[:40], b"\xff garbage", whole[:-1], b"")):
+        pack.write_bytes(broken)
+        parsed.clear()
+        result = build(content, tmp_path / f"two-{n}")
+        assert not result.up_to_date and result.counts["statements"] == 4
+        assert len(parsed) == 2  # both chapters parsed again
+        assert data(tmp_path / "one") == data(tmp_path / f"two-{n}")
+        assert pack.read_bytes() == whole
 
 
 def _cli(*args, env=None) -> subprocess.Popen:
@@ -160,7 +177,13 @@ def test_a_build_killed_while_caching_and_two_builds_at_once_leave_a_usable_cach
     for proc in builds:
         _, stderr = proc.communicate()
         assert proc.returncode == 0, stderr
-    assert len(entries()) == 2
+    assert len(entries()) == 1
+    hits = []
+    real_get = cache_module.ChapterCache.get
+    monkeypatch.setattr(cache_module.ChapterCache, "get",
+                        lambda self, key: hits.append(key) or real_get(self, key))
+    assert build(content, tmp_path / "from-the-pack").counts["statements"] == 4
+    assert len(hits) == 2 and len(pack_keys()) == 2
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "fresh"))
     build(content, tmp_path / "clean")
     assert data(tmp_path / "a") == data(tmp_path / "b") == data(tmp_path / "clean")

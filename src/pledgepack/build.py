@@ -143,10 +143,14 @@ def _run(content: Path, out: Path, schema: PackageSchema, phases: _Phases, *,
     cache_dir = cache_root(repo)
     cache = ChapterCache(cache_dir, content, frozenset(schema.statuses),
                          frozenset(schema.measures))
-    model = phases.run("parse", read_content, content, schema,
-                       include_unpublished=include_unpublished, document_id=document_id,
-                       document_title=document_title, jobs=jobs, progress=progress,
-                       cache=cache)
+    try:
+        model = phases.run("parse", read_content, content, schema,
+                           include_unpublished=include_unpublished, document_id=document_id,
+                           document_title=document_title, jobs=jobs, progress=progress,
+                           cache=cache)
+    finally:
+        # kept whatever comes next: chapters read once are not parsed again after an error
+        phases.run("parse", cache.save)
     diagnostics = list(model.diagnostics)
     if strict and diagnostics:
         raise ContentError([Diagnostic(d.path, d.line, ERROR, d.message, d.hint, d.col)
@@ -167,7 +171,6 @@ def _run(content: Path, out: Path, schema: PackageSchema, phases: _Phases, *,
          "full_validation": full_validation, "version": version})
     record = phases.run("check", up_to_date, cache_dir, out, fingerprint)
     if record is not None:
-        cache.prune()
         report = Report(folder=str(out), resources=record["resources"],
                         csv_rows=full_validation)
         return report, record["counts"], diagnostics, notes, history, True
@@ -214,7 +217,6 @@ def _run(content: Path, out: Path, schema: PackageSchema, phases: _Phases, *,
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     record_build(cache_dir, out, record)
-    cache.prune()
     return report, counts, diagnostics, notes, history, False
 
 

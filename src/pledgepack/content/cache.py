@@ -2,16 +2,18 @@
 
 The key covers the chapter's bytes, its path, display name and document id, the allowed
 status and measure codes, and the reader's own code (the source of this package's content
-reader, so that an edited parser never meets results of the old one). An entry is one file,
-written beside its place and renamed over it, so that two builds at once or a killed build
-never leave half an entry; an entry that cannot be read back whole is parsed again.
+reader, so that an edited parser never meets results of the old one) with the versions of the
+libraries that read a chapter.
+
+Each content folder has a folder of its own in the cache, holding one pack: the entries the
+last build used, in one file, written beside its place and renamed over it, so that two builds
+at once or a killed build never leave half a pack (the last one renamed wins, and either is
+whole). A pack that cannot be read back whole is ignored and every chapter parsed again. After
+a build, the pack holds that build's entries and no others.
 
 Entries are stored with `marshal` (plain tuples of text, numbers and None): on the results of
 100k statements it loads as fast as pickle and twice as fast as JSON, and unlike pickle,
-loading an entry cannot run code, which matters for a folder that can come from elsewhere.
-Each content folder has a folder of its own in the cache; after a build, the entries that
-build did not use are removed, so the cache holds at most one build's worth per content
-folder.
+loading cannot run code, which matters for a folder that can come from elsewhere.
 """
 from __future__ import annotations
 
@@ -29,9 +31,12 @@ from ..errors import Diagnostic
 from ..outdir import kill_point
 from .chapter import ChapterResult
 
-# Bump when the layout of an entry changes.
-CACHE_FORMAT = 1
+# Bump when the layout of an entry or of the pack changes.
+CACHE_FORMAT = 2
 SUFFIX = ".chapter"
+# All entries of a content folder in one file: a file per chapter cost a build at 100k
+# statements almost two seconds of file system time (1,000 files made, written and renamed).
+PACK = "chapters" + SUFFIX
 STALE_SECONDS = 30 * 86400
 WRITING_SECONDS = 3600
 _HERE = Path(__file__).resolve().parent
@@ -71,6 +76,9 @@ class ChapterCache:
             self.folder = Path(folder) / f"chapters-{name.hexdigest()}"
         self.used: list[str] = []
         self.hits = 0
+        self._pack: dict | None = None
+        self._kept: dict[str, bytes] = {}
+        self._changed = False
 
     def key(self, raw: bytes, task: tuple) -> str:
         """The key of a chapter read from `raw` with the arguments `task` (after the bytes)."""
@@ -84,66 +92,84 @@ class ChapterCache:
         return key
 
     def get(self, key: str) -> ChapterResult | None:
-        if self.folder is None:
-            return None
-        try:
-            with open(self.folder / (key + SUFFIX), "rb") as entry:
-                # loads of the whole file: load() reads the file in many small pieces.
-                result = decode_entry(key, entry.read())
-        except OSError:
-            return None
+        data = self._entries().get(key)
+        result = decode_entry(key, data) if isinstance(data, bytes) else None
         if result is not None:
             self.hits += 1
+            self._kept[key] = data
         return result
 
     def put(self, key: str, result: ChapterResult) -> None:
-        """Store `result`; a cache that cannot be written only costs time, so never fails."""
+        """Keep `result` for the next build; a value marshal cannot store is parsed each time."""
         data = encode_entry(key, result)
         if data is not None:
             self.store(key, data)
 
     def store(self, key: str, data: bytes) -> None:
-        """Store an entry made by `encode_entry` (in a worker, say); never fails."""
+        """Keep an entry made by `encode_entry` (in a worker, say)."""
+        self._kept[key] = data
+        self._changed = True
+
+    def _entries(self) -> dict:
+        """The entries of the pack the last build left, read at the first lookup; {} when there
+        is none or it cannot be read back whole."""
+        if self._pack is None:
+            self._pack = {}
+            if self.folder is not None:
+                try:
+                    with open(self.folder / PACK, "rb") as pack:
+                        # loads of the whole file: load() reads the file in many small pieces.
+                        form, entries = marshal.loads(pack.read())
+                    if form == CACHE_FORMAT and isinstance(entries, dict):
+                        self._pack = entries
+                except (OSError, EOFError, ValueError, TypeError):
+                    pass
+        return self._pack
+
+    def save(self) -> None:
+        """Write the entries this build used as the new pack, when they are not the old pack's;
+        never fails (a cache that cannot be written only costs time)."""
         if self.folder is None:
+            return
+        kept = {key: self._kept[key] for key in self.used if key in self._kept}
+        if not self._changed and len(kept) == len(self._entries()):
+            self._sweep()
             return
         try:
             self.folder.mkdir(parents=True, exist_ok=True)
+            data = marshal.dumps((CACHE_FORMAT, kept))
             fd, tmp = tempfile.mkstemp(dir=self.folder, prefix=".new-")
-        except OSError:
+        except (OSError, ValueError):
             return
         try:
             with os.fdopen(fd, "wb") as out:
                 out.write(data)
             kill_point("cache-entry")
-            os.replace(tmp, self.folder / (key + SUFFIX))
+            os.replace(tmp, self.folder / PACK)
         except OSError:
             _unlink(tmp)
         except BaseException:
             _unlink(tmp)
             raise
+        self._sweep()
 
-    def prune(self) -> None:
-        """Remove the entries this build did not use, and what killed runs left half-written."""
-        if self.folder is None:
-            return
-        used = {key + SUFFIX for key in self.used}
+    def _sweep(self) -> None:
+        """Remove what killed runs left half-written, and the folders of content folders built
+        no more (a month after their last build)."""
         try:
             names = os.listdir(self.folder)
         except OSError:
             return
         young = time.time() - WRITING_SECONDS
         for name in names:
-            if name in used:
-                continue
             path = self.folder / name
             try:
                 # Another build may be writing this one right now.
-                if name.startswith(".new-") and path.stat().st_mtime > young:
+                if name == PACK or (name.startswith(".new-") and path.stat().st_mtime > young):
                     continue
             except OSError:
                 continue
             _unlink(path)
-        # Content folders built no more: their entries go after a month without a change.
         stale = time.time() - STALE_SECONDS
         for other in self.folder.parent.glob("chapters-*"):
             try:
