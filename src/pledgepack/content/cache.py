@@ -127,8 +127,15 @@ class ChapterCache:
         return self._pack
 
     def save(self) -> None:
-        """Write the entries this build used as the new pack, when they are not the old pack's;
-        never fails (a cache that cannot be written only costs time)."""
+        """Write the entries this build used as the new pack, when they are not the old pack's,
+        and let go of them; never fails (a cache that cannot be written only costs time)."""
+        try:
+            self._save()
+        finally:
+            # The rest of the build needs none of it: tens of MB at 100k statements.
+            self._pack, self._kept = {}, {}
+
+    def _save(self) -> None:
         if self.folder is None:
             return
         kept = {key: self._kept[key] for key in self.used if key in self._kept}
