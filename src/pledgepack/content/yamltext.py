@@ -305,14 +305,13 @@ UNSURE_YAML_RE = re.compile(
 # A plain scalar that YAML 1.2 reads as a number or a boolean not written the one way that
 # str() gives back (`03`, `+3`, `1.0`, `0x1F`, `1_000`, `.inf`, `True`): the loader above keeps
 # the text as written, which cannot be told from yaml-rs's value.
-UNSURE_SCALAR_RE = re.compile(
-    r"(?:^|(?<=[\s\[{,:]))"
+_SCALAR = (
     r"(?!(?:0|[1-9][0-9]*|true|false)[ ]*(?:$|#|[,\]}]))"
     r"(?:[-+]?(?:[0-9][0-9_]*(?:\.[0-9_]*)?|\.[0-9_]+)(?:[eE][-+]?[0-9]+)?"
     r"|[-+]?0[xXoObB][0-9a-fA-F_]+|[-+]?\.(?:inf|Inf|INF|nan|NaN|NAN)"
     r"|True|TRUE|False|FALSE)"
-    r"[ ]*(?:$|#|[,\]}])",
-    re.MULTILINE)
+    r"[ ]*(?:$|#|[,\]}])")
+UNSURE_SCALAR_RE = re.compile(r"(?:^|(?<=[\s\[{,:]))" + _SCALAR, re.MULTILINE)
 
 # The same two tests, cut into pieces that each start with a character class or a literal (which
 # the regular expression engine scans for quickly), each run only where a plain `in` test finds
@@ -325,14 +324,7 @@ _TOKEN_START_RE = re.compile(r"[!&*%@`](?<![^\s\[{,:?-].)")
 _LINE_RE = re.compile(r"\n[ ]*(?:\?|---|\.\.\.)(?:[ ]|$)", re.MULTILINE)
 _BLOCK_INDENT_RE = re.compile(r"[|>][-+]?[0-9]")
 _FLOW_RE = re.compile(r"[\[{](?<![^\s,:].)(?![\]}])")
-_SCALAR_RE = re.compile(
-    r"[\s\[{,:](?=[-+.0-9TF])"
-    r"(?!(?:0|[1-9][0-9]*|true|false)[ ]*(?:$|#|[,\]}]))"
-    r"(?:[-+]?(?:[0-9][0-9_]*(?:\.[0-9_]*)?|\.[0-9_]+)(?:[eE][-+]?[0-9]+)?"
-    r"|[-+]?0[xXoObB][0-9a-fA-F_]+|[-+]?\.(?:inf|Inf|INF|nan|NaN|NAN)"
-    r"|True|TRUE|False|FALSE)"
-    r"[ ]*(?:$|#|[,\]}])",
-    re.MULTILINE)
+_SCALAR_RE = re.compile(r"[\s\[{,:](?=[-+.0-9TF])" + _SCALAR, re.MULTILINE)
 
 
 def unsure_text(text: str) -> bool:
