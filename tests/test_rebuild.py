@@ -62,13 +62,23 @@ def edit(content: Path) -> None:
 def test_an_unchanged_rebuild_leaves_every_file_untouched(tmp_path, monkeypatch, run):
     monkeypatch.setenv("SOURCE_DATE_EPOCH", "1700000000")
     content = two_chapters(tmp_path / "content")
+    # a warning, which a build that finds dist up to date must say again
+    chapter = sorted(content.rglob("*.md"))[0]
+    chapter.write_text(chapter.read_text(encoding="utf-8").replace(
+        "    measure: law\n", "    measure: law\n    colour: blue\n"), encoding="utf-8")
     out = tmp_path / "dist"
     first = build(content, out)
     assert not first.up_to_date
+    assert any("unknown field 'colour'" in d.message for d in first.diagnostics)
     before = snapshot(out)
+    looked_up = []
+    real_get = cache_module.ChapterCache.get
+    monkeypatch.setattr(cache_module.ChapterCache, "get",
+                        lambda self, key: looked_up.append(key) or real_get(self, key))
     again = build(content, out)
     assert again.up_to_date and again.counts == first.counts
     assert again.diagnostics == first.diagnostics and again.report.valid
+    assert looked_up == []  # told from the chapters' keys, none of them read from the cache
     assert "parse" in again.timings and "write" not in again.timings
     assert snapshot(out) == before
     result = run("build", "--content", content, "--out", out)

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from .check.validate import Report, validate_package
 from .content.cache import ChapterCache
-from .content.folder import read_content
+from .content.folder import UpToDate, read_content
 from .errors import ERROR, WARNING, ContentError, Diagnostic, PackageInvalid, PledgepackError
 from .history.gitio import Repository, cache_folder, find_repository, refused_repository
 from .history.timeline import merge_history
@@ -143,11 +143,46 @@ def _run(content: Path, out: Path, schema: PackageSchema, phases: _Phases, *,
     cache_dir = cache_root(repo)
     cache = ChapterCache(cache_dir, content, frozenset(schema.statuses),
                          frozenset(schema.measures))
+    # The history and the other inputs are read as soon as the chapters' keys are known (and
+    # the folder has no error of its own): with the keys they say whether `out` already holds
+    # this build, before any chapter is looked up.
+    notes: list[str] = []
+    inputs: dict = {}
+    flags = {"include_unpublished": include_unpublished, "strict": strict,
+             "document_id": document_id, "document_title": document_title,
+             "git_history": git_history, "allow_shallow": allow_shallow,
+             "full_validation": full_validation, "version": version}
+
+    def read_inputs() -> None:
+        if inputs:
+            return
+        history = None
+        if git_history:
+            history = phases.run("history", _git_history, content, repo, schema, document_id,
+                                 allow_shallow, progress, notes)
+        else:
+            notes.append("--no-git-history: status_history holds one snapshot row per "
+                         "statement")
+        inputs.update(history=history, created=created_timestamp(content))
+
+    def precheck(keys: list[str]) -> dict | None:
+        read_inputs()
+        inputs["fingerprint"] = inputs_fingerprint(
+            schema, content, keys, inputs["created"], inputs["history"],
+            repo.top if repo else None, flags)
+        return phases.run("check", up_to_date, cache_dir, out, inputs["fingerprint"])
+
     try:
         model = phases.run("parse", read_content, content, schema,
                            include_unpublished=include_unpublished, document_id=document_id,
                            document_title=document_title, jobs=jobs, progress=progress,
-                           cache=cache)
+                           cache=cache, precheck=precheck)
+    except UpToDate as skip:
+        record = skip.found
+        report = Report(folder=str(out), resources=record["resources"],
+                        csv_rows=full_validation)
+        diagnostics = [Diagnostic(*d) for d in record["diagnostics"]]
+        return report, record["counts"], diagnostics, notes, inputs["history"], True
     finally:
         # kept whatever comes next: chapters read once are not parsed again after an error
         phases.run("parse", cache.save)
@@ -155,25 +190,10 @@ def _run(content: Path, out: Path, schema: PackageSchema, phases: _Phases, *,
     if strict and diagnostics:
         raise ContentError([Diagnostic(d.path, d.line, ERROR, d.message, d.hint, d.col)
                             for d in diagnostics])
-    notes: list[str] = []
-    history = None
-    if git_history:
-        history = phases.run("history", _git_history, content, repo, schema, document_id,
-                             allow_shallow, progress, notes)
-    else:
-        notes.append("--no-git-history: status_history holds one snapshot row per statement")
-    created = created_timestamp(content)
-    fingerprint = inputs_fingerprint(
-        schema, content, cache.used, created, history, repo.top if repo else None,
-        {"include_unpublished": include_unpublished, "strict": strict,
-         "document_id": document_id, "document_title": document_title,
-         "git_history": git_history, "allow_shallow": allow_shallow,
-         "full_validation": full_validation, "version": version})
-    record = phases.run("check", up_to_date, cache_dir, out, fingerprint)
-    if record is not None:
-        report = Report(folder=str(out), resources=record["resources"],
-                        csv_rows=full_validation)
-        return report, record["counts"], diagnostics, notes, history, True
+    read_inputs()
+    history, created = inputs["history"], inputs["created"]
+    fingerprint = inputs.get("fingerprint") or inputs_fingerprint(
+        schema, content, cache.used, created, history, repo.top if repo else None, flags)
     rows = (merge_history(model, history.with_dates if history else None)
             if history or model.recorded else None)
     tables = phases.run("tables", build_tables, schema, model, rows)
@@ -209,7 +229,10 @@ def _run(content: Path, out: Path, schema: PackageSchema, phases: _Phases, *,
                                   "was)") from None
         database = None
         record = {"fingerprint": fingerprint, "counts": counts, "resources": report.resources,
-                  "files": file_states(tmp)}
+                  "files": file_states(tmp),
+                  # the warnings, said again by a build that finds `out` up to date
+                  "diagnostics": [[d.path, d.line, d.severity, d.message, d.hint, d.col]
+                                  for d in diagnostics]}
         swap(tmp, out)
     except BaseException:
         if database is not None:

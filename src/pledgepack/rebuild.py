@@ -29,7 +29,7 @@ from .outdir import file_states, target_of
 from .schema import PackageSchema
 
 # Bump when what the fingerprint covers changes.
-FINGERPRINT_FORMAT = 1
+FINGERPRINT_FORMAT = 2
 # The libraries whose versions the files can depend on.
 LIBRARIES = ("pyarrow", "duckdb", "frictionless", "PyYAML", "yaml-rs", "markdown-it-py",
              "python-frontmatter")
@@ -94,7 +94,8 @@ def up_to_date(cache: Path | None, out: Path, fingerprint: str) -> dict | None:
         record = json.loads(_record_path(cache, out).read_text(encoding="utf-8"))
         if record["fingerprint"] != fingerprint or file_states(target_of(out)) != record["files"]:
             return None
-        if isinstance(record["counts"], dict) and isinstance(record["resources"], dict):
+        if isinstance(record["counts"], dict) and isinstance(record["resources"], dict) \
+                and isinstance(record["diagnostics"], list):
             return record
     except (OSError, ValueError, KeyError, TypeError):
         pass

@@ -79,6 +79,7 @@ class ChapterCache:
         self._pack: dict | None = None
         self._kept: dict[str, bytes] = {}
         self._changed = False
+        self._looked = False
 
     def key(self, raw: bytes, task: tuple) -> str:
         """The key of a chapter read from `raw` with the arguments `task` (after the bytes)."""
@@ -92,6 +93,7 @@ class ChapterCache:
         return key
 
     def get(self, key: str) -> ChapterResult | None:
+        self._looked = True
         data = self._entries().get(key)
         result = decode_entry(key, data) if isinstance(data, bytes) else None
         if result is not None:
@@ -136,8 +138,8 @@ class ChapterCache:
             self._pack, self._kept = {}, {}
 
     def _save(self) -> None:
-        if self.folder is None:
-            return
+        if self.folder is None or not self._looked:
+            return  # no chapter was looked up: a build found up to date, or one that failed
         kept = {key: self._kept[key] for key in self.used if key in self._kept}
         if not self._changed and len(kept) == len(self._entries()):
             self._sweep()

@@ -266,19 +266,35 @@ def _read_encoded(job: tuple[str, tuple]) -> bytes | ChapterResult:
     return result if data is None else data
 
 
+class UpToDate(Exception):
+    """Raised through read_content when `precheck` found, from the chapters' keys alone, that
+    the output needs no build: it carries what `precheck` returned."""
+
+    def __init__(self, found):
+        super().__init__("up to date")
+        self.found = found
+
+
 def _read_all(tasks: list[tuple], jobs: int, progress: Progress | None,
-              cache: ChapterCache) -> list[ChapterResult]:
+              cache: ChapterCache, precheck: Callable | None = None) -> list[ChapterResult]:
     """Each chapter's result: from the cache when its bytes were read before, else parsed from
-    the very bytes its key was made of (a file edited meanwhile cannot mix two versions)."""
+    the very bytes its key was made of (a file edited meanwhile cannot mix two versions).
+    `precheck`, given every chapter's key before any is looked up, may end the reading by
+    returning something other than None (raised as UpToDate)."""
     total = len(tasks)
     results: list[ChapterResult | None] = [None] * total
+    read = [(task[0].read_bytes(), task) for task in tasks]
+    keys = [cache.key(raw, task) for raw, task in read]
+    if precheck is not None:
+        found = precheck(keys)
+        if found is not None:
+            raise UpToDate(found)
     todo: list[tuple[int, str, tuple]] = []
-    for n, task in enumerate(tasks):
-        raw = task[0].read_bytes()
-        key = cache.key(raw, task)
+    for n, ((raw, task), key) in enumerate(zip(read, keys)):
         results[n] = cache.get(key)
         if results[n] is None:
             todo.append((n, key, (raw, *task)))
+    del read
     done = total - len(todo)
     for (n, key, _), result in zip(todo, _parse_all([(k, t) for _, k, t in todo], jobs,
                                                     progress, done, total)):
@@ -347,7 +363,8 @@ def read_content(root: Path | str, schema: PackageSchema, **options) -> Content:
 def scan_content(root: Path | str, schema: PackageSchema, *, include_unpublished: bool = False,
                  document_id: str | None = None, document_title: str | None = None,
                  jobs: int = 1, progress: Progress | None = None,
-                 cache: ChapterCache | None = None) -> Content:
+                 cache: ChapterCache | None = None,
+                 precheck: Callable | None = None) -> Content:
     """Read every document under `root`, collecting every problem in `diagnostics` (sorted by
     place) instead of raising; chapters with errors contribute no rows. With `cache`, chapters
     read before come from it and new ones go into it."""
@@ -367,7 +384,9 @@ def scan_content(root: Path | str, schema: PackageSchema, *, include_unpublished
                           source.document_id, statuses, measures))
     if cache is None:
         cache = ChapterCache(None, reader.root, statuses, measures)
-    results = _read_all(tasks, jobs, progress, cache)
+    if any(d.severity == ERROR for d in reader.diagnostics):
+        precheck = None  # the folder has an error of its own, which this reading must report
+    results = _read_all(tasks, jobs, progress, cache, precheck)
     sections, statements, reports, recorded = [], [], [], []
     first_use: dict[tuple[str, str], tuple[ChapterResult, int | None]] = {}
     for result in results:
