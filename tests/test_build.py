@@ -416,3 +416,17 @@ def test_a_repository_of_another_owner_builds_and_says_why_without_history(tmp_p
     assert "is not in a git repository" not in result.stderr
     sources = set(pq.read_table(out / "data/status_history.parquet").column("source").to_pylist())
     assert sources <= {"snapshot", "front_matter"}
+
+
+def test_a_phase_inside_another_counts_for_itself_only():
+    import time
+
+    from pledgepack.build import _Phases
+
+    phases = _Phases(None)
+    started = time.perf_counter()
+    phases.run("parse", lambda: (time.sleep(0.05), phases.run("history", time.sleep, 0.1)))
+    total = time.perf_counter() - started
+    assert phases.timings["history"] >= 0.1
+    assert 0.05 <= phases.timings["parse"] < 0.1
+    assert abs(sum(phases.timings.values()) - total) < 0.01

@@ -84,16 +84,26 @@ def _no_cyclic_gc():
 
 class _Phases:
     """Wall time per phase; each phase's end is reported to the progress callback as
-    (phase, 0, 0), progress within a phase as (phase, done, total)."""
+    (phase, 0, 0), progress within a phase as (phase, done, total). A phase run inside another
+    (the history walk, once the chapters' keys are known) counts for itself only, so that the
+    timings add up to the build's time."""
 
     def __init__(self, progress: Progress | None):
         self.timings: dict[str, float] = {}
         self.progress = progress
+        self._inner: list[float] = []  # per running phase, the time of the phases inside it
 
     def run(self, phase: str, fn, *args, **kwargs):
         started = time.perf_counter()
-        result = fn(*args, **kwargs)
-        self.timings[phase] = self.timings.get(phase, 0.0) + time.perf_counter() - started
+        self._inner.append(0.0)
+        try:
+            result = fn(*args, **kwargs)
+        finally:
+            elapsed = time.perf_counter() - started
+            inner = self._inner.pop()
+            self.timings[phase] = self.timings.get(phase, 0.0) + elapsed - inner
+            if self._inner:
+                self._inner[-1] += elapsed
         if self.progress:
             self.progress(phase, 0, 0)
         return result
