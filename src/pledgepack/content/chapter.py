@@ -85,12 +85,6 @@ class ChapterResult:
         return self.section is not None
 
 
-def read_chapter(path: Path, display: str, relpath: str, document_id: str,
-                 statuses: frozenset, measures: frozenset) -> ChapterResult:
-    return parse_chapter(path.read_bytes(), path, display, relpath, document_id, statuses,
-                         measures)
-
-
 def parse_chapter(raw: bytes, path: Path, display: str, relpath: str, document_id: str,
                   statuses: frozenset, measures: frozenset) -> ChapterResult:
     """A chapter from its bytes (a file, or a blob of the git history); `path` is where
