@@ -396,3 +396,62 @@ def test_plain_prose_takes_the_short_way_and_markup_the_long_one():
         'Wir "so" bauen "es" . Und noch Dann.')
     for text in ["## Titel\n\nText", "Text *betont*", "[x](#nix)", "a  \nb", "1. eins"]:
         assert chapter._plain_html(text, PLEDGES) is None, text
+
+
+def test_search_index_pieces_give_the_bytes_of_one_dump():
+    """Each document's entries are written where its pages are; joined, they must read as one
+    `json.dumps` of the whole index, documents without pledges or chapters included."""
+    from pledgepack.site.searchindex import index_script
+    from pledgepack.site.strings import Words
+
+    words = Words("de", [])
+    docs = [([["a/p/", "P \"1\"", "Versprechen · x", "ü"]], [["a/text/1/", "K", "Kapitel", ""]]),
+            ([], []),
+            ([], [["c/text/2/", "</script>", "Kapitel", "t"]]),
+            ([["d/q/", "Q", "Versprechen · y", "z"], ["d/r/", "R", "Versprechen · y", ""]], [])]
+    parts = [(json.dumps(p, ensure_ascii=False, separators=(",", ":"))[1:-1],
+              json.dumps(c, ensure_ascii=False, separators=(",", ":"))[1:-1]) for p, c in docs]
+    whole = {"entries": [e for p, _ in docs for e in p] + [e for _, c in docs for e in c],
+             "results": words["results"]}
+    assert index_script(parts, words) == ("window.PLEDGEPACK_INDEX = " + json.dumps(
+        whole, ensure_ascii=False, separators=(",", ":")) + ";\n")
+    assert index_script([("", ""), ("", "")], words) == (
+        'window.PLEDGEPACK_INDEX = {"entries":[],"results":"{n} Treffer"};\n')
+
+
+def test_code_labels_fall_back_to_the_code_or_not_stated():
+    from pledgepack.site.strings import Words
+
+    words = Words("en", [{"status": "done", "label_en": "Done", "definition_en": "It is done."},
+                         {"status": "open", "label_en": None, "definition_en": None}])
+    assert [words.label[c] for c in ("done", "open", "new", None)] == ["Done", "open", "new", "–"]
+    assert [words.meaning[c] for c in ("done", "open", "new", None)] == [
+        "It is done.", None, None, None]
+    assert words.events["changed"] == "changed" and words.events["odd"] == "odd"
+    assert [words.sources[c] for c in ("editor", "odd", None)] == ["editors", "odd",
+                                                                   "not stated"]
+    # a worker gets the words by pickle
+    import pickle
+
+    again = pickle.loads(pickle.dumps(words))
+    assert again.label["new"] == "new" and again.sources[None] == "not stated"
+
+
+def test_the_site_leaves_nothing_frozen_in_the_caller(site_package, tmp_path, monkeypatch):
+    """The rows are kept from the garbage collector while pages render, and given back after,
+    also when the site fails half way."""
+    import gc
+
+    import pledgepack.site.build as site_build
+
+    build_site(site_package, tmp_path / "site")
+    assert gc.get_freeze_count() == 0
+
+    def fail(*args, **kwargs):
+        assert gc.get_freeze_count() > 0  # rendering runs frozen
+        raise OSError("disk full")
+
+    monkeypatch.setattr(site_build, "atom_feed", fail)
+    with pytest.raises(OSError, match="disk full"):
+        build_site(site_package, tmp_path / "other")
+    assert gc.get_freeze_count() == 0 and not (tmp_path / "other").exists()

@@ -5,6 +5,8 @@ import datetime as dt
 from collections import Counter, defaultdict
 from dataclasses import dataclass
 
+from jinja2.utils import htmlsafe_json_dumps
+
 from .data import PackageData, SiteError
 from .strings import Words
 
@@ -122,6 +124,8 @@ def assemble(data: PackageData) -> Site:
         sections[sec["document_id"]].append(sec)
     statements: dict[str, list[dict]] = defaultdict(list)
     by_document: dict[str, list[dict]] = defaultdict(list)
+    order = status_order(data)
+    rank = {status: i for i, status in enumerate(order)}
     stems = {sec["section_id"]: sec["section_id"].split("/", 1)[1]
              for sec in data.tables["sections"]}
     for st in sorted(data.tables["statements"],
@@ -132,6 +136,9 @@ def assemble(data: PackageData) -> Site:
                                else words.status(st["status"]))
         st["left"], st["overdue"] = time_left(st["deadline"], st["status"], today, words)
         st["section_stem"] = stems.get(st["section_id"], "")
+        # for the document page's sorting and filters, worked out once per pledge
+        st["rank"] = rank[st["status"]] if st["reviewed"] else len(order)
+        st["categories_json"] = str(htmlsafe_json_dumps(st["categories"]))
         statements[st["section_id"]].append(st)
         by_document[st["document_id"]].append(st)
     reports: dict[str, list[dict]] = defaultdict(list)
@@ -146,7 +153,7 @@ def assemble(data: PackageData) -> Site:
                if is_change(ev) and ev["statement_id"] in summaries]
     changes.sort(key=lambda e: (e["effective_date"] or dt.date.min, e["statement_id"], e["seq"]),
                  reverse=True)
-    return Site(data, words, status_order(data), documents, sections, statements, by_document,
+    return Site(data, words, order, documents, sections, statements, by_document,
                 reports, history, changes, today)
 
 

@@ -109,35 +109,54 @@ DATE_SOURCES = {
 }
 
 
+class Lookup(dict):
+    """A table a template reads as `w.label[code]`: a plain subscript, cheaper than a call on
+    a page rendered 100k times. No code (None) gives `none`; a code the table does not hold
+    stands for itself, or gives None where `keep_code` is false."""
+
+    def __init__(self, values: dict, none: str | None = None, keep_code: bool = True):
+        super().__init__(values)
+        self.none, self.keep_code = none, keep_code
+
+    def __missing__(self, code):
+        if code is None:
+            return self.none
+        return code if self.keep_code else None
+
+
 class Words(dict):
     """`words["key"]` in the site's language; `words.fmt("key", n=3)` fills placeholders.
 
-    A dict of the one language's words, so that a template's `w["key"]` is a plain lookup."""
+    A dict of the one language's words, so that a template's `w["key"]` is a plain lookup.
+    The labels of codes are tables too: `w.label[status]` (a status, or "–" for none),
+    `w.meaning[status]` (its definition, None where the package gives none), `w.events[code]`
+    and `w.sources[code]` (whose date an event carries, "not stated" for none); a code the
+    site does not know stands for itself."""
 
     def __init__(self, language: str, statuses: list[dict]):
         self.lang = language
         self.index = 0 if language == "de" else 1
         super().__init__({key: pair[self.index] for key, pair in UI.items()})
-        self.status_labels = {s["status"]: s[f"label_{language}"] or s["status"]
-                              for s in statuses}
-        self.definitions = {s["status"]: s[f"definition_{language}"] for s in statuses}
+        self.label = Lookup({s["status"]: s[f"label_{language}"] or s["status"]
+                             for s in statuses}, none=self["none"])
+        self.meaning = Lookup({s["status"]: s[f"definition_{language}"] for s in statuses},
+                              keep_code=False)
+        self.events = Lookup({code: pair[self.index] for code, pair in EVENTS.items()})
+        self.sources = Lookup({code: pair[self.index] for code, pair in DATE_SOURCES.items()},
+                              none=self["not_stated"])
 
     def fmt(self, key: str, **values) -> str:
         return self[key].format(**values)
 
     def status(self, code: str | None) -> str:
-        if code is None:
-            return self["none"]
-        return self.status_labels.get(code, code)
+        return self.label[code]
 
     def definition(self, code: str) -> str | None:
         """What the status means, from the package, in the site's language."""
-        return self.definitions.get(code)
+        return self.meaning[code]
 
     def event(self, code: str) -> str:
-        return EVENTS.get(code, (code, code))[self.index]
+        return self.events[code]
 
     def date_source(self, code: str | None) -> str:
-        if code is None:
-            return self["not_stated"]
-        return DATE_SOURCES.get(code, (code, code))[self.index]
+        return self.sources[code]
