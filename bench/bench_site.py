@@ -7,8 +7,10 @@ child process (timed; the median of the two is set beside the build). Figures: b
 wall time (imports not included) and their ratio, peak memory of the site's main process (its
 workers hold one document each), the site's size (all files, without the copied downloads,
 and the search index alone), its number of pages, and whether the two sites are
-byte-identical. Last, the same tree of folders and files, of the same sizes, is written with
-nothing rendered, in one process: what the file system alone charges for the site.
+byte-identical. Then the same tree of folders and files, of the same sizes, is written with
+nothing rendered, in one process: what the file system alone charges for the site. Last,
+where /dev/shm is a memory file system with room, the site is written there once more: what
+the site costs without the disk.
 Aim: the site costs less than the build.
 
 Usage: bench_site.py [--documents N] [--chapters N] [--statements N]
@@ -55,6 +57,9 @@ def run_child(kind: str, source: Path, out: Path) -> dict:
                XDG_CACHE_HOME=str(out.parent / "cache"))
     env["PYTHONPATH"] = os.pathsep.join(p for p in (str(REPO / "src"), env.get("PYTHONPATH"))
                                         if p)
+    # each run starts with nothing left to write back from the one before: ~0.7 GB of pages
+    # still being flushed slowed the next run by half
+    os.sync()
     proc = subprocess.run([sys.executable, str(Path(__file__).resolve()), CHILD_FLAG, kind,
                            str(source), str(out)], capture_output=True, text=True, env=env)
     if proc.returncode:
@@ -81,6 +86,18 @@ def write_floor(site: Path, out: Path) -> float:
         os.write(fd, blank[:size])
         os.close(fd)
     return time.perf_counter() - started
+
+
+def memory_folder(size: int) -> str | None:
+    """/dev/shm where it is a memory file system with room for a site of `size` bytes and a
+    quarter more."""
+    try:
+        with open("/proc/mounts", encoding="utf-8") as mounts:
+            tmpfs = any(line.split()[1:3] == ["/dev/shm", "tmpfs"] for line in mounts)
+        room = os.statvfs("/dev/shm")
+    except OSError:
+        return None
+    return "/dev/shm" if tmpfs and room.f_bavail * room.f_frsize > size * 1.25 else None
 
 
 def tree_digest(folder: Path) -> str:
@@ -116,6 +133,11 @@ def main() -> None:
         second = run_child("site", work / "dist", work / "site-b")
         same = tree_digest(work / "site-a") == tree_digest(work / "site-b")
         floor = run_child("files", work / "site-a", work / "blank")
+        memory = None
+        shm = memory_folder(first["bytes"])
+        if shm:
+            with tempfile.TemporaryDirectory(prefix="pledgepack-bench-site-", dir=shm) as mem:
+                memory = run_child("site", work / "dist", Path(mem) / "site")
         site = work / "site-a"
         downloads = size_of(site / "download")
         index = (site / "assets" / "search-index.js").stat().st_size
@@ -131,6 +153,11 @@ def main() -> None:
         print(f"  site / build           {seconds / built['seconds']:8.2f}")
         print(f"  its files alone        {floor['seconds']:8.1f} s   the same folders and files, "
               "nothing rendered, one process")
+        if memory:
+            print(f"  site in memory         {memory['seconds']:8.1f} s   written to /dev/shm "
+                  f"(tmpfs): {memory['seconds'] / built['seconds']:.2f} x the build")
+        else:
+            print("  site in memory             -     /dev/shm is not a tmpfs with room")
         print(f"  site size              {first['bytes'] / 1e6:8.1f} MB   "
               f"({(first['bytes'] - downloads) / 1e6:.1f} MB without the copied downloads)")
         print(f"  search index           {index / 1e6:8.1f} MB")
