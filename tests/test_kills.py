@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import os
 import random
+import shutil
 import signal
 import subprocess
 import sys
 import time
 from pathlib import Path
 
+import pytest
 from conftest import CHAPTER, make_document
 from pledgepack.check.validate import validate_package
 
@@ -92,8 +94,8 @@ def test_the_database_writer_dies_with_a_killed_build(tmp_path):
     parent = (
         "import os, subprocess, sys, time\n"
         "child = subprocess.Popen([sys.executable, '-c', "
-        "'import os, sys, time; from pledgepack.query.views import _die_with_parent; "
-        "_die_with_parent(int(sys.argv[1])); open(sys.argv[2], \"w\").write(str(os.getpid())); "
+        "'import os, sys, time; from pledgepack.workers import die_with_parent; "
+        "die_with_parent(int(sys.argv[1])); open(sys.argv[2], \"w\").write(str(os.getpid())); "
         "time.sleep(120)', str(os.getpid()), sys.argv[1]])\n"
         "time.sleep(120)\n")
     proc = subprocess.Popen([sys.executable, "-c", parent, str(pid_file)])
@@ -113,3 +115,78 @@ def test_the_database_writer_dies_with_a_killed_build(tmp_path):
     if alive:
         os.kill(child, signal.SIGKILL)
     assert not alive, "the child outlived its killed parent"
+
+
+def _descendants(pid: int) -> set[int]:
+    children: dict[int, list[int]] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        children.setdefault(int(fields[1]), []).append(int(stat.parent.name))
+    found, todo = set(), [pid]
+    while todo:
+        for child in children.get(todo.pop(), []):
+            found.add(child)
+            todo.append(child)
+    return found
+
+
+def _command(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_text().replace("\0", " ")[:120]
+    except OSError:
+        return "?"
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
+def test_a_build_killed_while_its_workers_parse_takes_them_along(tmp_path):
+    """The parse pool's fork server and workers are the build's grandchildren: killed with -9,
+    the build must not leave them idle for good (they did, holding their memory)."""
+    if not sys.platform.startswith("linux"):
+        pytest.skip("PR_SET_PDEATHSIG is Linux's; elsewhere the workers are not guarded")
+    entry = ("  - id: s{n}\n    summary: Versprechen {n}\n    status: implemented\n"
+             "    last_update: '2024-02-01'\n    categories: [A, B]\n")
+    chapters = {}
+    for c in range(400):
+        ids = range(c * 60, c * 60 + 60)
+        chapters[f"c{c:03d}.md"] = (
+            f"---\ntitle: \"Kapitel {c}\"\norder: {c}\nstatements:\n"
+            + "".join(entry.format(n=n) for n in ids) + "---\n"
+            + "".join(f"[Versprechen {n}](#s{n}) steht hier.\n\n" for n in ids))
+    content = make_document(tmp_path / "content", chapters=chapters)
+    env = {**ENV, "XDG_CACHE_HOME": str(tmp_path / "cache")}
+    for attempt in range(5):
+        proc = subprocess.Popen([sys.executable, "-m", "pledgepack", "build", "--content",
+                                 content, "--out", tmp_path / f"out{attempt}", "--jobs", "2",
+                                 "--no-git-history"], env=env, stdout=subprocess.DEVNULL,
+                                stderr=subprocess.DEVNULL)
+        seen: set[int] = set()
+        deadline = time.monotonic() + 60
+        # the fork server and both workers
+        while len(seen) < 3 and proc.poll() is None and time.monotonic() < deadline:
+            seen |= _descendants(proc.pid)
+            time.sleep(0.005)
+        if len(seen) >= 3 and proc.poll() is None:
+            break
+        proc.wait()
+        shutil.rmtree(tmp_path / "cache", ignore_errors=True)  # parse again next time
+    else:
+        pytest.fail("never saw the build's workers running")
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    deadline = time.monotonic() + 10
+    while any(_alive(p) for p in seen) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    left = {p: _command(p) for p in seen if _alive(p)}
+    for p in left:
+        os.kill(p, signal.SIGKILL)
+    assert not left, f"{len(left)} of the build's {len(seen)} processes outlived it: {left}"

@@ -15,7 +15,6 @@ to `pledgepack validate` and to releases.
 """
 from __future__ import annotations
 
-import gc
 import json
 import time
 from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
@@ -194,10 +193,10 @@ def _check_data(folder: Path, descriptor: dict, report: Report, jobs: int, csv_r
     csv_bytes = sum(files[r["name"]].stat().st_size for r in csv_resources)
     pool = None
     if jobs > 1 and csv_bytes >= PARALLEL_MIN_BYTES:
-        import multiprocessing
+        from ..workers import context, start_quiet_worker
 
-        pool = ProcessPoolExecutor(max_workers=jobs, initializer=gc.disable,
-                                   mp_context=multiprocessing.get_context("forkserver"))
+        pool = ProcessPoolExecutor(max_workers=jobs, initializer=start_quiet_worker,
+                                   mp_context=context())
     try:
         pending: dict[str, Future] = {}
         for resource in sorted(csv_resources, key=lambda r: -files[r["name"]].stat().st_size):

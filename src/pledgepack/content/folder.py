@@ -5,7 +5,6 @@ folder of chapters (a Jekyll tracker's `_chapters/`) is one document too.
 """
 from __future__ import annotations
 
-import gc
 import os
 import re
 from collections.abc import Callable
@@ -320,12 +319,12 @@ def _parse_all(jobs_in: list[tuple[str, tuple]], jobs: int, progress: Progress |
                 progress("parse", n, total)
         return
     # Imported here: multiprocessing costs lint and the other one-process commands their start.
-    import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
 
-    context = multiprocessing.get_context("forkserver")
-    with ProcessPoolExecutor(max_workers=jobs, mp_context=context,
-                             initializer=gc.disable) as pool:
+    from ..workers import context, start_quiet_worker
+
+    with ProcessPoolExecutor(max_workers=jobs, mp_context=context(),
+                             initializer=start_quiet_worker) as pool:
         chunk = max(1, len(jobs_in) // (jobs * 8))
         for n, result in enumerate(pool.map(_read_encoded, jobs_in, chunksize=chunk), done + 1):
             yield result

@@ -190,26 +190,11 @@ def write_database_here(schema: PackageSchema, path: Path, parquet: dict[str, Pa
     return path
 
 
-def _die_with_parent(parent: int) -> None:
-    """On Linux, end this child when the build that started it ends, even by kill -9: a
-    database writer left running would go on filling a folder nobody will swap in."""
-    if not sys.platform.startswith("linux"):
-        return
-    import ctypes
-    import signal
-
-    try:
-        libc = ctypes.CDLL(None, use_errno=True)
-        libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
-    except (OSError, AttributeError):
-        return
-    if os.getppid() != parent:  # the parent was gone before the request took effect
-        os._exit(1)
-
-
 if __name__ == "__main__":
     _job = json.load(sys.stdin)
     if "parent" in _job:
-        _die_with_parent(_job["parent"])
+        from pledgepack.workers import die_with_parent
+
+        die_with_parent(_job["parent"])
     write_database_here(PackageSchema(_job["descriptor"]), Path(_job["path"]),
                         {name: Path(p) for name, p in _job["parquet"].items()})

@@ -7,7 +7,6 @@ The site is written into a temporary folder beside the target and swapped in at 
 from __future__ import annotations
 
 import gc
-import multiprocessing
 import os
 import shutil
 import tempfile
@@ -22,6 +21,7 @@ from urllib.parse import quote
 from jinja2 import Environment, PackageLoader, StrictUndefined
 from markupsafe import Markup
 
+from ..workers import context, start_worker
 from .data import SiteError, load, unpack
 from .feed import atom_feed
 from .pages import (
@@ -225,8 +225,8 @@ def _render(site: Site, out: Path, base_url: str | None, repository: str | None,
     writer = Writer(out, site, base_url, repository)
     parts = [(site.part(d["document_id"]), out, base_url, repository) for d in site.documents]
     if jobs > 1 and len(parts) > 1:
-        context = multiprocessing.get_context("forkserver")
-        with ProcessPoolExecutor(min(jobs, len(parts)), mp_context=context) as pool:
+        with ProcessPoolExecutor(min(jobs, len(parts)), mp_context=context(),
+                                 initializer=start_worker) as pool:
             futures = [pool.submit(_render_part_frozen, args) for args in parts]
             with _frozen():
                 _render_whole(site, writer)

@@ -1,0 +1,69 @@
+"""Worker processes that end with the command that started them, even one killed with -9.
+
+Pools run under multiprocessing's fork server: forking a process that holds Arrow's or
+DuckDB's threads is not safe. A worker's parent is then the fork server, and the fork
+server's parent the command. Left alone, both outlive a command killed with SIGKILL, idle
+for good and holding their memory: each worker keeps the pipe the fork server waits on open,
+and each waits for work on a queue it holds both ends of. On Linux each of them asks the
+kernel for SIGKILL when its parent ends (PR_SET_PDEATHSIG), so the command's end takes the
+fork server, and the fork server's end its workers. Elsewhere nothing changes.
+
+The kernel sends that signal when the *thread* that started the process ends: a fork server
+started by a command's thread that has since ended is gone, and multiprocessing starts a new
+one when a pool next needs it.
+"""
+from __future__ import annotations
+
+import gc
+import os
+import sys
+
+GUARD = "pledgepack._forkserver_guard"
+# Whose child each must be, passed down in the environment: a pid read after the parent is
+# gone would be init's, and the guard would hold on to nothing.
+COMMAND_PID = "PLEDGEPACK_COMMAND_PID"
+SERVER_PID = "PLEDGEPACK_FORKSERVER_PID"
+
+
+def die_with_parent(parent: int | None = None) -> None:
+    """Have this process killed when its parent ends (Linux); `parent` is the pid it must
+    still have, by default the one it has now."""
+    if not sys.platform.startswith("linux"):
+        return
+    import ctypes
+    import signal
+
+    if parent is None:
+        parent = os.getppid()
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        return
+    if os.getppid() != parent:  # the parent was gone before the request took effect
+        os._exit(1)
+
+
+def context():
+    """The fork-server context of every pool: its server, once started, dies with this
+    process."""
+    import multiprocessing
+
+    ctx = multiprocessing.get_context("forkserver")
+    # `__main__` is what the server preloads by default; the guard is imported only there
+    ctx.set_forkserver_preload(["__main__", GUARD])
+    os.environ[COMMAND_PID] = str(os.getpid())  # read by a server started from now on
+    return ctx
+
+
+def start_worker(collect_garbage: bool = True) -> None:
+    """A pool's initializer: the worker dies with its fork server, and without the cyclic
+    garbage collector if told so (a parse makes many small objects and no cycles)."""
+    server = os.environ.get(SERVER_PID)
+    die_with_parent(int(server) if server else None)
+    if not collect_garbage:
+        gc.disable()
+
+
+def start_quiet_worker() -> None:
+    start_worker(collect_garbage=False)
