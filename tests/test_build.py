@@ -375,7 +375,10 @@ def test_a_failed_database_write_names_the_output_and_keeps_it(content, tmp_path
     before = {p.relative_to(out): p.read_bytes() for p in out.rglob("*") if p.is_file()}
 
     class Failing:
-        def __init__(self, schema, folder, parquet):
+        def __init__(self, schema):
+            self.folder = None
+
+        def start(self, folder, parquet):
             self.folder = folder
 
         def wait(self):
@@ -430,3 +433,69 @@ def test_a_phase_inside_another_counts_for_itself_only():
     assert phases.timings["history"] >= 0.1
     assert 0.05 <= phases.timings["parse"] < 0.1
     assert abs(sum(phases.timings.values()) - total) < 0.01
+
+
+def test_the_database_child_started_early_is_ended_when_the_build_fails(tmp_path, monkeypatch):
+    """The child that writes the database starts before the tables are built; a build that
+    fails before handing it the Parquet files must not leave it waiting for them."""
+    import pledgepack.build as build_module
+
+    def children() -> list[int]:
+        found = []
+        for stat in Path("/proc").glob("[0-9]*/stat"):
+            try:
+                fields = stat.read_text().rsplit(")", 1)[1].split()
+                command = (stat.parent / "cmdline").read_bytes()
+            except OSError:
+                continue
+            if int(fields[1]) == os.getpid() and b"pledgepack.query.views" in command \
+                    and fields[0] != "Z":
+                found.append(int(stat.parent.name))
+        return found
+
+    if not Path("/proc/self/stat").exists():
+        pytest.skip("needs /proc to list the build's children")
+    content = make_document(tmp_path / "content")
+    started = []
+
+    def failing_tables(*args):
+        started.extend(children())
+        raise RuntimeError("tables failed")
+
+    monkeypatch.setattr(build_module, "build_tables", failing_tables)
+    with pytest.raises(RuntimeError, match="tables failed"):
+        build(content, tmp_path / "out", git_history=False)
+    assert started, "the database child was not running while the tables were built"
+    assert children() == []
+    assert not (tmp_path / "out").exists()
+
+
+def test_the_build_gives_back_the_arrow_pool_it_found(tmp_path):
+    """The build takes Arrow's buffers from the system allocator, and only while it runs."""
+    before = pa.default_memory_pool().backend_name
+    build(make_document(tmp_path / "content"), tmp_path / "out", git_history=False)
+    assert pa.default_memory_pool().backend_name == before
+
+
+def test_the_builds_own_check_trusts_only_the_hashes_it_just_took(tmp_path):
+    """Inside the build the files are not hashed a second time; sizes, places and the form
+    of each hash are still checked, and a package checked on its own is hashed again."""
+    from pledgepack.check.validate import validate_package
+
+    out = tmp_path / "out"
+    build(make_document(tmp_path / "content"), out, git_history=False)
+    parquet = out / "data" / "statements.parquet"
+    data = bytearray(parquet.read_bytes())
+    data[len(data) // 2] ^= 0xFF  # same size, other bytes
+    parquet.write_bytes(bytes(data))
+    assert {p.check for p in validate_package(out, csv_rows=False).problems} >= {"hash"}
+    assert "hash" not in {p.check for p in
+                          validate_package(out, csv_rows=False, rehash=False).problems}
+    descriptor = json.loads((out / "datapackage.json").read_text(encoding="utf-8"))
+    csv = next(r for r in descriptor["resources"] if r["name"] == "documents")
+    csv["bytes"] += 1
+    csv["hash"] = "sha256:short"
+    (out / "datapackage.json").write_text(json.dumps(descriptor), encoding="utf-8")
+    found = validate_package(out, csv_rows=False, rehash=False).problems
+    assert {(p.check, p.resource) for p in found} >= {("bytes", "documents"),
+                                                     ("hash", "documents")}

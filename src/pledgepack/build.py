@@ -82,6 +82,22 @@ def _no_cyclic_gc():
             gc.enable()
 
 
+@contextmanager
+def _system_allocator():
+    """Arrow's buffers from the C library's allocator while the build runs, then the pool the
+    process had before. Measured at 100k statements: the tables took 0.46-0.56 s and writing
+    them 0.17-0.24 s from pyarrow's default pool (mimalloc), 0.29-0.34 s and 0.12-0.13 s from
+    the system's, with a lower peak; the package is byte-identical."""
+    import pyarrow as pa
+
+    previous = pa.default_memory_pool()
+    pa.set_memory_pool(pa.system_memory_pool())
+    try:
+        yield
+    finally:
+        pa.set_memory_pool(previous)
+
+
 class _Phases:
     """Wall time per phase; each phase's end is reported to the progress callback as
     (phase, 0, 0), progress within a phase as (phase, done, total). A phase run inside another
@@ -129,7 +145,7 @@ def build(content: Path | str = "content", out: Path | str = "dist", *,
     source_date_epoch()  # a malformed one fails before any work
     check_target(out, content)
     try:
-        with locked(out), _no_cyclic_gc():
+        with locked(out), _no_cyclic_gc(), _system_allocator():
             report, counts, diagnostics, notes, history, skipped = _run(
                 content, out, schema, phases, include_unpublished=include_unpublished,
                 strict=strict, document_id=document_id, document_title=document_title,
@@ -206,10 +222,16 @@ def _run(content: Path, out: Path, schema: PackageSchema, phases: _Phases, *,
         schema, content, cache.used, created, history, repo.top if repo else None, flags)
     rows = (merge_history(model, history.with_dates if history else None)
             if history or model.recorded else None)
-    tables = phases.run("tables", build_tables, schema, model, rows)
-    del rows
-    tmp = temp_folder(out, "tmp")
-    database = None
+    # The database's child starts now: Python and DuckDB start up in it while this process
+    # builds the tables.
+    database = phases.run("duckdb", DatabaseWriter, schema)
+    try:
+        tables = phases.run("tables", build_tables, schema, model, rows)
+        del rows
+        tmp = temp_folder(out, "tmp")
+    except BaseException:
+        database.cancel()
+        raise
     try:
         os.chmod(tmp, 0o755)
         mark(tmp)
@@ -217,16 +239,17 @@ def _run(content: Path, out: Path, schema: PackageSchema, phases: _Phases, *,
         counts = {name: table.num_rows for name, table in tables.items()}
         del tables
         kill_point("written")
-        # The database is written from the Parquet files by a child process, while this one
+        # The database is written from the Parquet files by the child, while this process
         # validates them: the two overlap, and the database is dropped if validation fails.
-        database = phases.run("duckdb", DatabaseWriter, schema, tmp,
-                              {name: p["parquet"] for name, p in paths.items()})
+        phases.run("duckdb", database.start, tmp,
+                   {name: p["parquet"] for name, p in paths.items()})
         package = build_descriptor(schema, paths, tmp, model, created, version=version,
                                    history_note=_history_note(history))
         del model
         phases.run("write", write_descriptor, package, tmp)
+        # the descriptor hashed each file a moment ago, in this build's own folder
         report = phases.run("validate", validate_package, tmp, jobs=jobs,
-                            csv_rows=full_validation)
+                            csv_rows=full_validation, rehash=False)
         if not report.valid:
             report.folder = f"{out} (the new build, not swapped in)"
             raise PackageInvalid(report)

@@ -11,6 +11,7 @@ import os
 import subprocess
 import sys
 import tempfile
+import threading
 from collections.abc import Callable
 from pathlib import Path
 
@@ -115,31 +116,46 @@ ALLOCATOR_ENV = {"DUCKDB_JE_MALLOC_CONF": "zero:true"}
 def write_database(schema: PackageSchema, out: Path, parquet: dict[str, Path]) -> Path:
     """<package>.duckdb with the tables stored inside and the views over them, written in a
     child process (see ALLOCATOR_ENV)."""
-    return DatabaseWriter(schema, out, parquet).wait()
+    writer = DatabaseWriter(schema)
+    writer.start(out, parquet)
+    return writer.wait()
 
 
 class DatabaseWriter:
-    """write_database started in the background: the child reads the Parquet files (they must
-    be complete) while this process goes on; `wait` for the file, or `cancel` it."""
+    """write_database in a child started ahead of need: it starts Python and imports DuckDB
+    while this process goes on (the build builds its tables meanwhile); `start` hands it the
+    Parquet files (they must be complete), then `wait` for the file, or `cancel` it."""
 
-    def __init__(self, schema: PackageSchema, out: Path, parquet: dict[str, Path]):
-        self.path = out / f"{schema.name}.duckdb"
-        job = {"descriptor": schema.descriptor, "path": str(self.path),
-               "parquet": {name: str(p) for name, p in parquet.items()},
-               "parent": os.getpid()}
+    def __init__(self, schema: PackageSchema):
+        self.schema = schema
+        self.path: Path | None = None
         package_root = str(Path(__file__).resolve().parents[2])
         env = {**os.environ, **ALLOCATOR_ENV,
                "PYTHONPATH": os.pathsep.join(
                    p for p in (package_root, os.environ.get("PYTHONPATH")) if p)}
-        # The job goes in through a file, not a pipe: a descriptor larger than the pipe's
-        # buffer would hold this process until the child has started and read it.
-        self._job = tempfile.TemporaryFile("w+b")
-        self._job.write(json.dumps(job).encode("utf-8"))
-        self._job.seek(0)
         self._stderr = tempfile.TemporaryFile("w+b")
-        self._proc = subprocess.Popen([sys.executable, "-m", "pledgepack.query.views"],
-                                      stdin=self._job, stdout=subprocess.DEVNULL,
+        self._sender: threading.Thread | None = None
+        self._proc = subprocess.Popen([sys.executable, "-m", "pledgepack.query.views",
+                                       str(os.getpid())],
+                                      stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
                                       stderr=self._stderr, env=env)
+
+    def start(self, out: Path, parquet: dict[str, Path]) -> None:
+        self.path = out / f"{self.schema.name}.duckdb"
+        job = json.dumps({"descriptor": self.schema.descriptor, "path": str(self.path),
+                          "parquet": {name: str(p) for name, p in parquet.items()}})
+        # Sent from a thread: the job is larger than a pipe holds, and the child reads it only
+        # once DuckDB is imported; this process goes on validating meanwhile.
+        self._sender = threading.Thread(target=self._send, args=(job.encode("utf-8"),),
+                                        daemon=True)
+        self._sender.start()
+
+    def _send(self, job: bytes) -> None:
+        try:
+            with self._proc.stdin:
+                self._proc.stdin.write(job)
+        except OSError:
+            pass  # the child is gone: wait() says why
 
     def wait(self) -> Path:
         try:
@@ -160,7 +176,13 @@ class DatabaseWriter:
         self._close()
 
     def _close(self) -> None:
-        self._job.close()
+        if self._sender is not None:
+            self._sender.join()
+        elif self._proc.stdin and not self._proc.stdin.closed:
+            try:
+                self._proc.stdin.close()
+            except OSError:
+                pass
         self._stderr.close()
 
 
@@ -191,10 +213,11 @@ def write_database_here(schema: PackageSchema, path: Path, parquet: dict[str, Pa
 
 
 if __name__ == "__main__":
-    _job = json.load(sys.stdin)
-    if "parent" in _job:
-        from pledgepack.workers import die_with_parent
+    from pledgepack.workers import die_with_parent
 
-        die_with_parent(_job["parent"])
+    die_with_parent(int(sys.argv[1]))
+    import duckdb  # noqa: F401 - imported before the job comes, while the build goes on
+
+    _job = json.load(sys.stdin)
     write_database_here(PackageSchema(_job["descriptor"]), Path(_job["path"]),
                         {name: Path(p) for name, p in _job["parquet"].items()})
