@@ -281,6 +281,10 @@ def _read_all(tasks: list[tuple], jobs: int, progress: Progress | None,
     `precheck`, given every chapter's key before any is looked up, may end the reading by
     returning something other than None (raised as UpToDate)."""
     total = len(tasks)
+    if jobs > 1 and total >= PARALLEL_MIN_FILES:
+        from ..workers import warm_up
+
+        warm_up()  # while the chapters are read and their keys made
     results: list[ChapterResult | None] = [None] * total
     read = [(task[0].read_bytes(), task) for task in tasks]
     keys = [cache.key(raw, task) for raw, task in read]
