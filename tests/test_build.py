@@ -470,13 +470,6 @@ def test_the_database_child_started_early_is_ended_when_the_build_fails(tmp_path
     assert not (tmp_path / "out").exists()
 
 
-def test_the_build_gives_back_the_arrow_pool_it_found(tmp_path):
-    """The build takes Arrow's buffers from the system allocator, and only while it runs."""
-    before = pa.default_memory_pool().backend_name
-    build(make_document(tmp_path / "content"), tmp_path / "out", git_history=False)
-    assert pa.default_memory_pool().backend_name == before
-
-
 def test_the_builds_own_check_trusts_only_the_hashes_it_just_took(tmp_path):
     """Inside the build the files are not hashed a second time; sizes, places and the form
     of each hash are still checked, and a package checked on its own is hashed again."""
