@@ -13,6 +13,7 @@ import time
 from pathlib import Path
 
 import pytest
+
 from conftest import CHAPTER, make_document
 from pledgepack.check.validate import validate_package
 
