@@ -10,7 +10,9 @@ Two corpora from ../shared/bench/make_corpus.py (PLEDGEPACK_CORPUS_SCRIPT to use
 * the 100k-statement corpus of bench_build.py (no git; SOURCE_DATE_EPOCH fixed), released
   twice into different folders: both times, and whether the two zips are byte-identical.
 
-Medians over --repeat runs; each run is a fresh child process.
+Both corpora get a package.yaml naming an author, as a release needs. Medians over --repeat
+runs; each run is a fresh child process with no cache from the runs before (the chapter and
+history caches of the repository are removed, and each run has a cache folder of its own).
 Usage: bench_release.py [--repeat N] [--statements N]
 """
 from __future__ import annotations
@@ -18,6 +20,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -52,6 +55,8 @@ def run_child(kind: str, content: Path, out: Path, version: str = "1.1.0",
     environment = dict(env or os.environ)
     environment["PYTHONPATH"] = os.pathsep.join(
         p for p in (str(REPO / "src"), environment.get("PYTHONPATH")) if p)
+    # outside git the chapter cache would go into the user's: one of its own, empty
+    environment["XDG_CACHE_HOME"] = str(out.parent / f"cache-{out.name}")
     proc = subprocess.run([sys.executable, str(Path(__file__).resolve()), CHILD_FLAG, kind,
                            str(content), str(out), version], capture_output=True, text=True,
                           env=environment)
@@ -60,10 +65,39 @@ def run_child(kind: str, content: Path, out: Path, version: str = "1.1.0",
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
+# The corpus's own metadata, as a tracker writes it once: a release must name its authors.
+PACKAGE_YAML = """\
+name: bench-pledges
+title: "Bench pledge tracker"
+contributors:
+  - title: Bench Tracker
+    roles: [author, publisher]
+licenses:
+  - name: CC-BY-4.0
+    path: https://creativecommons.org/licenses/by/4.0/
+    title: Creative Commons Attribution 4.0 International
+"""
+
+
 def corpus(script: Path, target: Path, *args: str) -> Path:
     subprocess.run([sys.executable, str(script), *args, str(target)], check=True,
                    capture_output=True)
     return target
+
+
+def add_metadata(content: Path, commit: bool) -> None:
+    """package.yaml in the content folder, committed where the corpus is a repository."""
+    (content / "package.yaml").write_text(PACKAGE_YAML, encoding="utf-8")
+    if commit:
+        for args in (["add", "package.yaml"],
+                     ["-c", "user.name=bench", "-c", "user.email=bench@example.org", "commit",
+                      "-q", "-m", "The tracker's metadata"]):
+            subprocess.run(["git", "-C", str(content), *args], check=True)
+
+
+def cold(content: Path) -> None:
+    """No chapter or history cache left from the run before: each run reads everything."""
+    shutil.rmtree(content / ".git" / "pledgepack", ignore_errors=True)
 
 
 def main(argv: list[str]) -> int:
@@ -85,9 +119,12 @@ def main(argv: list[str]) -> int:
         history = corpus(script, work / "history", "--documents", "5", "--chapters", "20",
                          "--statements", "20", "--commits", "2000")
         subprocess.run(["git", "-C", str(history), "tag", "v1.0.0", "HEAD~500"], check=True)
+        add_metadata(history, commit=True)
         builds, releases = [], []
         for n in range(args.repeat):
+            cold(history)
             builds.append(run_child("build", history, work / f"h-build-{n}"))
+            cold(history)
             releases.append(run_child("release", history, work / f"h-release-{n}"))
         last = releases[-1]
         print("pledgepack release benchmark")
@@ -102,6 +139,7 @@ def main(argv: list[str]) -> int:
 
         big = corpus(script, work / "big", "--documents", "40", "--chapters", "25",
                      "--statements", str(args.statements))
+        add_metadata(big, commit=False)
         env = {**os.environ, "SOURCE_DATE_EPOCH": "1700000000"}
         first = run_child("release", big, work / "big-a", "1.0.0", env)
         second = run_child("release", big, work / "big-b", "1.0.0", env)
