@@ -380,3 +380,50 @@ def test_cache_from_a_merged_branch_is_stale(tmp_path):
     result = walk(content, cache_dir=cache)
     assert result.changes == walk(content).changes
     assert (result.commits_read, result.changes[-1].commit) == (4, repo.head())
+
+
+def test_versions_parsed_by_workers_give_what_one_process_gives(tmp_path, monkeypatch):
+    """From PARALLEL_MIN_VERSIONS on, worker processes parse runs of consecutive versions:
+    the rows, notes and counts must be the walk's in one process, over status changes, bad
+    versions, renames, moves between chapters, removals and a repeated version."""
+    import random
+
+    rng = random.Random(3)
+    repo = make_repo(tmp_path)
+    statuses = ["not_implemented", "partially_implemented", "implemented", "broken"]
+    ids = ["a", "b", "c", "d", "e"]
+    state = {sid: "not_implemented" for sid in ids}
+    files = {"land/1.md": ids[:3], "land/2.md": ids[3:]}
+    repo.commit({DOC: "title: Land\n", **{
+        path: chapter(*((sid, state[sid], "2024-01-01") for sid in sids))
+        for path, sids in files.items()}}, when=T1)
+    for n in range(40):
+        when = f"2024-02-{1 + n % 27:02d}T10:00:00+00:00"
+        kind = n % 8
+        if kind == 3:
+            repo.commit({"land/1.md": "---\ntitle: [unclosed\n---\nText\n"}, when=when)
+            continue
+        if kind == 5:  # a chapter renamed
+            old, new = sorted(files)[0], f"land/{n}.md"
+            files[new] = files.pop(old)
+            repo.git("mv", old, new)
+        elif kind == 6 and len(files["land/2.md" if "land/2.md" in files else sorted(files)[-1]]):
+            source = sorted(files)[-1]
+            target = sorted(files)[0]
+            if files[source]:
+                files[target] = files[target] + [files[source].pop()]  # a statement moved
+        for sid in rng.sample(ids, 2):
+            state[sid] = rng.choice(statuses)
+        repo.commit({path: chapter(*((sid, state[sid], f"2024-02-{1 + n % 27:02d}")
+                                     for sid in sids)) for path, sids in files.items()},
+                    when=when)
+    repo.commit({sorted(files)[-1]: None}, when=T5)  # a chapter removed
+    serial = walk(repo.path)
+    monkeypatch.setattr(history, "PARALLEL_MIN_VERSIONS", 1)
+    for per_worker in (1, 4, 50):
+        monkeypatch.setattr(history, "RUNS_PER_WORKER", per_worker)
+        parallel = walk(repo.path)
+        assert rows(parallel) == rows(serial) and len(rows(serial)) > 40
+        assert parallel.notes == serial.notes and serial.notes
+        assert (parallel.commits, parallel.first_commit, parallel.head) == (
+            serial.commits, serial.first_commit, serial.head)

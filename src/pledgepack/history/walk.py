@@ -73,6 +73,14 @@ def document_folders(content_root: Path, document_id: str | None = None) -> dict
             if p.is_dir() and not hidden(p) and (p / DOCUMENT_FILE).exists()}
 
 
+# From this many chapter versions on, the walk parses them in worker processes (fewer cost
+# less than the workers' start), in runs of consecutive versions, a few per worker so that the
+# walk can apply the first while the others are parsed. Each run starts with an empty parser
+# (versions.py), so it parses again once the items its first version shares with the others.
+PARALLEL_MIN_VERSIONS = 1000
+RUNS_PER_WORKER = 4
+
+
 def git_history(content_root: Path, documents: dict[str, str] | None = None, *,
                 statuses: frozenset, measures: frozenset, allow_shallow: bool = False,
                 cache_dir: Path | None = None, progress: Progress | None = None
@@ -160,8 +168,7 @@ class _Walk:
                 chapter = self.chapter(change.new)
                 if chapter:
                     wanted.setdefault(change.blob, chapter[1])
-        blobs = read_blobs(repo.top, list(wanted))
-        stream = _parse_all(blobs, wanted, self.statuses, self.measures)
+        stream = _versions(repo.top, list(wanted), wanted, self.statuses, self.measures)
         try:
             for n, commit in enumerate(commits, 1):
                 self.apply(commit, stream)
@@ -169,7 +176,6 @@ class _Walk:
                     progress("history", n, len(commits))
         finally:
             stream.close()
-            blobs.close()
         if commits and self.first_commit is None:
             self.first_commit = commits[0].sha
         self.commits += len(commits)
@@ -224,6 +230,47 @@ class _Walk:
         if blob not in self.parsed:
             self.parsed.update((next(stream),))
         return self.parsed[blob]
+
+
+def _versions(top: Path, order: list[str], paths: dict[str, str], statuses: frozenset,
+              measures: frozenset, jobs: int | None = None) -> Iterator[tuple[str, dict | str]]:
+    """(blob id, statements or error) for each blob in `order`, in order. From
+    PARALLEL_MIN_VERSIONS on, worker processes parse them, each a run of consecutive blobs
+    read by a `git cat-file` of its own; the walk applies one run while the others are read."""
+    jobs = jobs or max(1, min(2, os.cpu_count() or 1))
+    if jobs < 2 or len(order) < PARALLEL_MIN_VERSIONS:
+        blobs = read_blobs(top, order)
+        try:
+            yield from _parse_all(blobs, paths, statuses, measures)
+        finally:
+            blobs.close()
+        return
+    from concurrent.futures import ProcessPoolExecutor
+
+    from ..workers import context, start_quiet_worker
+
+    size = -(-len(order) // (jobs * RUNS_PER_WORKER))
+    runs = [order[i:i + size] for i in range(0, len(order), size)]
+    with ProcessPoolExecutor(jobs, mp_context=context(),
+                             initializer=start_quiet_worker) as pool:
+        futures = [pool.submit(_parse_run, str(top), run, {b: paths[b] for b in run},
+                               statuses, measures) for run in runs]
+        try:
+            for future in futures:
+                yield from future.result()
+        finally:
+            for future in futures:
+                future.cancel()
+
+
+def _parse_run(top: str, run: list[str], paths: dict[str, str], statuses: frozenset,
+               measures: frozenset) -> list[tuple[str, dict | str]]:
+    """A worker's share of the walk: the blobs of `run`, parsed in order."""
+    blobs = read_blobs(Path(top), run)
+    try:
+        return list(_parse_all(blobs, paths, statuses, measures))
+    finally:
+        blobs.close()
 
 
 def _parse_all(blobs: Iterator[tuple[str, bytes]], paths: dict[str, str], statuses: frozenset,
