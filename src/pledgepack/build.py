@@ -44,6 +44,7 @@ from .package.writers import write_tables
 from .query.views import DatabaseWriter, write_views_sql
 from .rebuild import cache_root, inputs_fingerprint, record_build, up_to_date
 from .schema import PackageSchema
+from .workers import default_jobs
 
 Progress = Callable[[str, int, int], None]
 
@@ -63,10 +64,6 @@ class BuildResult:
     @property
     def warnings(self) -> list[Diagnostic]:
         return [d for d in self.diagnostics if d.severity == WARNING]
-
-
-def default_jobs() -> int:
-    return max(1, min(2, os.cpu_count() or 1))
 
 
 @contextmanager

@@ -28,6 +28,11 @@ COMMAND_PID = "PLEDGEPACK_COMMAND_PID"
 SERVER_PID = "PLEDGEPACK_FORKSERVER_PID"
 
 
+def default_jobs() -> int:
+    """Worker processes a command uses unless told otherwise: up to two."""
+    return max(1, min(2, os.cpu_count() or 1))
+
+
 def die_with_parent(parent: int | None = None) -> None:
     """Have this process killed when its parent ends (Linux); `parent` is the pid it must
     still have, by default the one it has now."""

@@ -233,11 +233,13 @@ class _Walk:
 
 
 def _versions(top: Path, order: list[str], paths: dict[str, str], statuses: frozenset,
-              measures: frozenset, jobs: int | None = None) -> Iterator[tuple[str, dict | str]]:
+              measures: frozenset) -> Iterator[tuple[str, dict | str]]:
     """(blob id, statements or error) for each blob in `order`, in order. From
     PARALLEL_MIN_VERSIONS on, worker processes parse them, each a run of consecutive blobs
     read by a `git cat-file` of its own; the walk applies one run while the others are read."""
-    jobs = jobs or max(1, min(2, os.cpu_count() or 1))
+    from ..workers import default_jobs
+
+    jobs = default_jobs()
     if jobs < 2 or len(order) < PARALLEL_MIN_VERSIONS:
         blobs = read_blobs(top, order)
         try:

@@ -21,7 +21,7 @@ from urllib.parse import quote
 from jinja2 import Environment, PackageLoader, StrictUndefined
 from markupsafe import Markup
 
-from ..workers import context, start_worker
+from ..workers import context, default_jobs, start_worker
 from .data import SiteError, load, unpack
 from .feed import atom_feed
 from .pages import (
@@ -339,7 +339,7 @@ def build_site(package: Path | str, out: Path | str = "site", *, base_url: str |
         try:
             if jobs is None:
                 jobs = (1 if len(site.data.tables["statements"]) < PARALLEL_FROM
-                        else max(1, min(2, os.cpu_count() or 1)))
+                        else default_jobs())
             writer = _render(site, tmp, base_url, repository, jobs)
             if zip_path:
                 write_zip(tmp, Path(zip_path))

@@ -48,8 +48,8 @@ def atom_feed(site: Site, changes: list[dict], *, path: str, title: str | None,
         url = f"{prefix}{quote(st['document_id'])}/{quote(st['id'])}/"
         entry_id = (f"{url}#change-{change['seq']}" if base_url else
                     f"urn:pledgepack:{quote(name)}:{quote(st['statement_id'])}:{change['seq']}")
-        label = w.status(change["status"])
-        before = w.status(change["previous_status"])
+        label = w.label[change["status"]]
+        before = w.label[change["previous_status"]]
         day = change["effective_date"].isoformat() if change["effective_date"] else w["not_stated"]
         text = f"{before} → {label} ({w['effective_date']}: {day}). {st['summary']}"
         out += ["  <entry>",

@@ -50,7 +50,7 @@ class Segment:
 def bar(statements: list[dict], order: list[str], words: Words) -> list[Segment]:
     counts = Counter(display_status(s) for s in statements)
     total = len(statements)
-    return [Segment(key, words.status(key) if key != UNREVIEWED else words["not_reviewed"],
+    return [Segment(key, words.label[key] if key != UNREVIEWED else words["not_reviewed"],
                     counts.get(key, 0), counts.get(key, 0) / total if total else 0.0)
             for key in order + [UNREVIEWED]]
 
@@ -133,7 +133,7 @@ def assemble(data: PackageData) -> Site:
         check_segment(st["id"], RESERVED_IN_DOCUMENT, f"statements: {st['statement_id']}: id")
         st["display"] = display_status(st)
         st["display_label"] = (words["not_reviewed"] if st["display"] == UNREVIEWED
-                               else words.status(st["status"]))
+                               else words.label[st["status"]])
         st["left"], st["overdue"] = time_left(st["deadline"], st["status"], today, words)
         st["section_stem"] = stems.get(st["section_id"], "")
         # for the document page's sorting and filters, worked out once per pledge

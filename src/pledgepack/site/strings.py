@@ -147,16 +147,3 @@ class Words(dict):
 
     def fmt(self, key: str, **values) -> str:
         return self[key].format(**values)
-
-    def status(self, code: str | None) -> str:
-        return self.label[code]
-
-    def definition(self, code: str) -> str | None:
-        """What the status means, from the package, in the site's language."""
-        return self.meaning[code]
-
-    def event(self, code: str) -> str:
-        return self.events[code]
-
-    def date_source(self, code: str | None) -> str:
-        return self.sources[code]
