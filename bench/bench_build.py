@@ -168,6 +168,10 @@ def child_build(corpus: Path, out: Path) -> dict:
     result = build(corpus, out)
     total = time.perf_counter() - started
     worker_kib = sampler.stop()
+    # The build's peaks, read before anything else runs here: the full validation below
+    # holds more than the build does.
+    stop_forkserver()
+    rss = peak_rss()
     # What `pledgepack validate` (and a release) adds on top: the frictionless pass over
     # every CSV row, which the build's own gate leaves out. Timed after the build, not in it.
     from pledgepack.check.validate import validate_package
@@ -180,7 +184,7 @@ def child_build(corpus: Path, out: Path) -> dict:
             "full_validate": full_seconds, "full_valid": full.valid,
             "counts": result.counts,
             "module": str(Path(pledgepack.__file__).parent), "rss_worker_kib": worker_kib,
-            **peak_rss()}
+            **rss}
 
 
 def child_main(args: list[str]) -> int:
