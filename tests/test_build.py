@@ -184,6 +184,60 @@ def test_the_database_file_is_the_same_every_time(built, tmp_path):
     assert len(database_digests(parquet, tmp_path, 6)) == 1
 
 
+def test_the_database_child_checks_the_parquet_files_as_validation_does(built, tmp_path):
+    """The build's Parquet checks run in its database's child: the same findings as
+    `pledgepack validate` makes itself, bad rows included, and the same database beside them."""
+    from pledgepack.check.validate import parquet_findings
+    from pledgepack.package.descriptor import parquet_files
+    from pledgepack.query.views import DatabaseWriter
+
+    folder = tmp_path / "package"
+    shutil.copytree(built, folder)
+    (folder / "pledges.duckdb").unlink()
+    path = folder / "data" / "statements.parquet"
+    table = pq.read_table(path)
+    status = table.column("status").to_pylist()
+    status[0] = "vielleicht"  # not one of the statuses
+    ids = table.column("statement_id").to_pylist()
+    ids[2] = ids[1]  # a primary key twice
+    table = table.set_column(table.schema.get_field_index("status"), "status",
+                             pa.array(status, pa.string()))
+    table = table.set_column(0, "statement_id", pa.array(ids, pa.string()))
+    pq.write_table(table, path, compression="zstd")
+    declared = parquet_files(json.loads((folder / "datapackage.json").read_text()))
+    parquet = {name: folder / p["path"] for name, p in declared.items()}
+
+    writer = DatabaseWriter(SCHEMA)
+    writer.start(folder, parquet)
+    found = writer.check(declared, parquet)
+    written = writer.wait().read_bytes()
+    assert found == json.loads(json.dumps(parquet_findings(declared, parquet)))
+    checks = {p["check"] for p in found["statements"]["problems"]}
+    assert {"enum", "primary-key"} <= checks, found["statements"]
+    assert found["statements"]["rows"] is None and found["sections"]["rows"] > 0
+    alone = tmp_path / "alone"
+    alone.mkdir()
+    from pledgepack.query.views import write_database
+
+    assert write_database(SCHEMA, alone, parquet).read_bytes() == written
+
+
+def test_a_database_child_that_fails_its_checks_says_so(built, tmp_path):
+    """A child that cannot check gives no findings: the build hears why, it does not hang."""
+    from pledgepack.errors import PledgepackError
+    from pledgepack.query.views import DatabaseWriter
+
+    parquet = {name: built / "data" / f"{name}.parquet" for name in SCHEMA.table_names}
+    out = tmp_path / "db"
+    out.mkdir()
+    writer = DatabaseWriter(SCHEMA)
+    writer.start(out, parquet)
+    with pytest.raises(PledgepackError, match="the Parquet checks failed: KeyError"):
+        writer.check({"statements": {"schema": {"no": "fields"}}},
+                     {"statements": parquet["statements"]})
+    writer.cancel()
+
+
 def test_the_database_file_is_the_same_at_scale(built, tmp_path):
     """From about 40k rows on, DuckDB's blocks showed leftover memory; 60k statements here."""
     rows = 60_000
@@ -380,6 +434,11 @@ def test_a_failed_database_write_names_the_output_and_keeps_it(content, tmp_path
 
         def start(self, folder, parquet):
             self.folder = folder
+
+        def check(self, declared, parquet):
+            from pledgepack.check.validate import parquet_findings
+
+            return parquet_findings(declared, parquet)
 
         def wait(self):
             raise PledgepackError(f"{self.folder / 'pledges.duckdb'}: writing the database "

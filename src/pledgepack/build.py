@@ -221,16 +221,19 @@ def _run(content: Path, out: Path, schema: PackageSchema, phases: _Phases, *,
         del tables
         kill_point("written")
         # The database is written from the Parquet files by the child, while this process
-        # validates them: the two overlap, and the database is dropped if validation fails.
+        # validates the package: the two overlap, and the database is dropped if validation
+        # fails.
         phases.run("duckdb", database.start, tmp,
                    {name: p["parquet"] for name, p in paths.items()})
         package = build_descriptor(schema, paths, tmp, model, created, version=version,
                                    history_note=_history_note(history))
         del model
         phases.run("write", write_descriptor, package, tmp)
-        # the descriptor hashed each file a moment ago, in this build's own folder
+        # The descriptor hashed each file a moment ago, in this build's own folder; the
+        # database's child, which reads the Parquet files anyway, checks them too.
         report = phases.run("validate", validate_package, tmp, jobs=jobs,
-                            csv_rows=full_validation, rehash=False)
+                            csv_rows=full_validation, rehash=False,
+                            parquet_checks=database.check)
         if not report.valid:
             report.folder = f"{out} (the new build, not swapped in)"
             raise PackageInvalid(report)

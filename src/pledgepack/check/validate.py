@@ -17,13 +17,14 @@ to `pledgepack validate` and to releases.
 from __future__ import annotations
 
 import json
+import sys
 import time
+from collections.abc import Callable
 from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import duckdb
 from pyarrow import ArrowException
 
 from ..package.descriptor import DESCRIPTOR, is_old_parquet, parquet_files, sha256
@@ -31,6 +32,8 @@ from ..package.descriptor import DESCRIPTOR, is_old_parquet, parquet_files, sha2
 # Below this many CSV bytes, worker processes cost more than they save.
 PARALLEL_MIN_BYTES = 4 << 20
 LIMIT_ERRORS = 100
+# (declared, parquet) -> what parquet_findings gives for them
+ParquetChecks = Callable[[dict, dict], dict]
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,12 +113,14 @@ def _frictionless_csv(descriptor: dict, basepath: str) -> list[dict]:
 
 
 def validate_package(folder: Path | str, *, jobs: int = 2, csv_rows: bool = True,
-                     rehash: bool = True) -> Report:
+                     rehash: bool = True, parquet_checks: ParquetChecks | None = None) -> Report:
     """Every check on the package in `folder`; `csv_rows=False` leaves out the frictionless
     pass over the CSV rows (see the module's docstring for why that still proves them).
     `rehash=False` is for the build, whose descriptor took each file's hash from the file
     itself moments before, in a folder of its own: the files are still found, placed and
-    sized, but not read a second time."""
+    sized, but not read a second time. `parquet_checks` runs the Parquet checks elsewhere (the
+    build's database child, which reads the same files): this process then neither imports
+    DuckDB nor holds its memory."""
     started = time.perf_counter()
     folder = Path(folder)
     if folder.name == DESCRIPTOR and folder.is_file():
@@ -151,8 +156,9 @@ def validate_package(folder: Path | str, *, jobs: int = 2, csv_rows: bool = True
         data = Report(folder=report.folder, csv_rows=csv_rows, timings=report.timings)
         failure = None
         try:
-            _check_data(folder, descriptor, data, jobs, csv_rows, clock, threads, rehash)
-        except (OSError, ArrowException, duckdb.Error) as exc:
+            _check_data(folder, descriptor, data, jobs, csv_rows, clock, threads, rehash,
+                        parquet_checks)
+        except _read_errors() as exc:
             data.problems.append(Problem("data", None, f"a data file cannot be read: {exc}"))
         except Exception as exc:  # noqa: BLE001 - raised again below if the descriptor is sound
             failure = exc
@@ -179,8 +185,15 @@ def _descriptor_problems(descriptor: dict, folder: Path, clock) -> list[Problem]
     return problems
 
 
+def _read_errors() -> tuple[type[BaseException], ...]:
+    """What a damaged data file raises: DuckDB's errors count where DuckDB was imported."""
+    duckdb = sys.modules.get("duckdb")
+    return (OSError, ArrowException) + ((duckdb.Error,) if duckdb else ())
+
+
 def _check_data(folder: Path, descriptor: dict, report: Report, jobs: int, csv_rows: bool,
-                clock, threads: ThreadPoolExecutor, rehash: bool = True) -> None:
+                clock, threads: ThreadPoolExecutor, rehash: bool = True,
+                parquet_checks: ParquetChecks | None = None) -> None:
     problem = report.problems.append
     resources = [r for r in descriptor.get("resources", [])
                  if isinstance(r, dict) and not is_old_parquet(r)]
@@ -211,7 +224,7 @@ def _check_data(folder: Path, descriptor: dict, report: Report, jobs: int, csv_r
         compared = threads.submit(_timed, clock, "csv-parquet", _compare_csv_parquet,
                                   resources, files, labels, parquet)
         with clock("parquet"):
-            _check_parquet(declared, labels, parquet, report)
+            _check_parquet(declared, labels, parquet, report, parquet_checks)
         report.problems.extend(compared.result())
         with clock("frictionless wait"):
             for resource in csv_resources:
@@ -284,35 +297,50 @@ def _check_files(folder: Path, resources: list[dict], report: Report,
     return files
 
 
-def _check_parquet(declared: dict[str, dict], labels: dict[str, str],
-                   parquet: dict[str, Path], report: Report) -> None:
-    """Each table's Parquet file against the schema its `parquet` property declares; foreign
-    keys name tables, and are checked against their Parquet files."""
+def parquet_findings(declared: dict[str, dict], parquet: dict[str, Path]) -> dict[str, dict]:
+    """Each table's Parquet file in `parquet` against the schema its `parquet` property in
+    `declared` gives: {table: {"problems": [{check, field, message}], "rows": count or None}}.
+    Foreign keys name tables, and are checked against their Parquet files. The build runs
+    this in its database's child (query/views.py), `pledgepack validate` here."""
     import duckdb
 
     from .sqlchecks import check_parquet
 
+    findings = {}
     con = duckdb.connect()
     try:
         for table, path in parquet.items():
-            label, schema = labels[table], declared[table].get("schema")
+            schema = declared[table].get("schema")
             if not isinstance(schema, dict):
-                report.problems.append(Problem("descriptor", label,
-                                               "declares no schema for the Parquet rows"))
+                findings[table] = {"problems": [{
+                    "check": "descriptor", "field": None,
+                    "message": "declares no schema for the Parquet rows"}], "rows": None}
                 continue
             try:
                 found = check_parquet(con, table, path, schema, parquet)
             except duckdb.Error as exc:
                 found = [{"check": "parquet", "field": None,
                           "message": f"cannot be read as Parquet: {exc}"}]
-            for item in found:
-                report.problems.append(Problem(item["check"], label, item["message"],
-                                               field=item["field"]))
             rows = con.execute("SELECT count(*) FROM read_parquet(?)",
                                [path.as_posix()]).fetchone()[0] if not found else None
-            report.resources[label]["rows"] = rows
+            findings[table] = {"problems": found, "rows": rows}
     finally:
         con.close()
+    return findings
+
+
+def _check_parquet(declared: dict[str, dict], labels: dict[str, str],
+                   parquet: dict[str, Path], report: Report,
+                   checks: ParquetChecks | None = None) -> None:
+    """The findings of parquet_findings (or of `checks`, which gives the same from elsewhere),
+    each under its file's label."""
+    findings = (checks or parquet_findings)(declared, parquet)
+    for table in parquet:
+        label, found = labels[table], findings[table]
+        for item in found["problems"]:
+            report.problems.append(Problem(item["check"], label, item["message"],
+                                           field=item["field"]))
+        report.resources[label]["rows"] = found["rows"]
 
 
 def _compare_csv_parquet(resources: list[dict], files: dict[str, Path], labels: dict[str, str],

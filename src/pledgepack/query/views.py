@@ -124,7 +124,14 @@ def write_database(schema: PackageSchema, out: Path, parquet: dict[str, Path]) -
 class DatabaseWriter:
     """write_database in a child started ahead of need: it starts Python and imports DuckDB
     while this process goes on (the build builds its tables meanwhile); `start` hands it the
-    Parquet files (they must be complete), then `wait` for the file, or `cancel` it."""
+    Parquet files (they must be complete), then `wait` for the file, or `cancel` it.
+
+    Between the two, `check` has the child run the Parquet checks of validation too
+    (check/validate.py's parquet_findings), beside writing the database from the same files:
+    the build then neither imports DuckDB itself nor holds its memory while it validates.
+
+    The child reads two JSON lines: the database's job, then the checks' job, or the end of
+    its input for none. It answers the checks with one JSON line."""
 
     def __init__(self, schema: PackageSchema):
         self.schema = schema
@@ -137,7 +144,7 @@ class DatabaseWriter:
         self._sender: threading.Thread | None = None
         self._proc = subprocess.Popen([sys.executable, "-m", "pledgepack.query.views",
                                        str(os.getpid())],
-                                      stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
+                                      stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                       stderr=self._stderr, env=env)
 
     def start(self, out: Path, parquet: dict[str, Path]) -> None:
@@ -145,29 +152,49 @@ class DatabaseWriter:
         job = json.dumps({"descriptor": self.schema.descriptor, "path": str(self.path),
                           "parquet": {name: str(p) for name, p in parquet.items()}})
         # Sent from a thread: the job is larger than a pipe holds, and the child reads it only
-        # once DuckDB is imported; this process goes on validating meanwhile.
-        self._sender = threading.Thread(target=self._send, args=(job.encode("utf-8"),),
+        # once DuckDB is imported; this process goes on meanwhile.
+        self._sender = threading.Thread(target=self._send, args=(job.encode("utf-8") + b"\n",),
                                         daemon=True)
         self._sender.start()
 
     def _send(self, job: bytes) -> None:
         try:
-            with self._proc.stdin:
-                self._proc.stdin.write(job)
+            self._proc.stdin.write(job)
+            self._proc.stdin.flush()
         except OSError:
             pass  # the child is gone: wait() says why
 
+    def check(self, declared: dict, parquet: dict[str, Path]) -> dict:
+        """What parquet_findings(declared, parquet) gives, found by the child."""
+        job = json.dumps({"declared": declared,
+                          "parquet": {name: str(p) for name, p in parquet.items()}})
+        self._sender.join()
+        try:
+            with self._proc.stdin:
+                self._proc.stdin.write(job.encode("utf-8") + b"\n")
+        except OSError:
+            pass  # the child is gone: no answer comes, and why is said below
+        answer = self._proc.stdout.readline()
+        if not answer:
+            raise PledgepackError(f"{self.path}: the Parquet checks failed: {self._last_words()}")
+        return json.loads(answer)
+
     def wait(self) -> Path:
         try:
+            self._end_input()
             code = self._proc.wait()
-            self._stderr.seek(0)
-            stderr = self._stderr.read().decode("utf-8", "replace")
+            stderr = self._last_words()
         finally:
             self._close()
         if code != 0:
-            last = (stderr.strip().splitlines() or ["no message"])[-1]
-            raise PledgepackError(f"{self.path}: writing the database failed: {last}")
+            raise PledgepackError(f"{self.path}: writing the database failed: {stderr}")
         return self.path
+
+    def _last_words(self) -> str:
+        self._proc.wait()
+        self._stderr.seek(0)
+        stderr = self._stderr.read().decode("utf-8", "replace")
+        return (stderr.strip().splitlines() or ["no message"])[-1]
 
     def cancel(self) -> None:
         if self._proc.poll() is None:
@@ -175,14 +202,19 @@ class DatabaseWriter:
             self._proc.wait()
         self._close()
 
-    def _close(self) -> None:
+    def _end_input(self) -> None:
+        """No checks to come (or they were sent): the child's input ends."""
         if self._sender is not None:
             self._sender.join()
-        elif self._proc.stdin and not self._proc.stdin.closed:
+        if self._proc.stdin and not self._proc.stdin.closed:
             try:
                 self._proc.stdin.close()
             except OSError:
                 pass
+
+    def _close(self) -> None:
+        self._end_input()
+        self._proc.stdout.close()
         self._stderr.close()
 
 
@@ -212,12 +244,39 @@ def write_database_here(schema: PackageSchema, path: Path, parquet: dict[str, Pa
     return path
 
 
+def _child(stdin, stdout) -> None:
+    """The child's work: the database on a thread of its own, and meanwhile the Parquet checks
+    when they are asked for (both in DuckDB, which lets go of the GIL)."""
+    from ..check.validate import parquet_findings
+
+    job = json.loads(stdin.readline())
+    failed: list[BaseException] = []
+
+    def database() -> None:
+        try:
+            write_database_here(PackageSchema(job["descriptor"]), Path(job["path"]),
+                                {name: Path(p) for name, p in job["parquet"].items()})
+        except BaseException as exc:  # noqa: BLE001 - raised again below
+            failed.append(exc)
+
+    writer = threading.Thread(target=database)
+    writer.start()
+    line = stdin.readline()
+    if line:
+        checks = json.loads(line)
+        findings = parquet_findings(checks["declared"],
+                                    {name: Path(p) for name, p in checks["parquet"].items()})
+        stdout.write(json.dumps(findings) + "\n")
+        stdout.flush()
+    writer.join()
+    if failed:
+        raise failed[0]
+
+
 if __name__ == "__main__":
     from pledgepack.workers import die_with_parent
 
     die_with_parent(int(sys.argv[1]))
     import duckdb  # noqa: F401 - imported before the job comes, while the build goes on
 
-    _job = json.load(sys.stdin)
-    write_database_here(PackageSchema(_job["descriptor"]), Path(_job["path"]),
-                        {name: Path(p) for name, p in _job["parquet"].items()})
+    _child(sys.stdin, sys.stdout)
