@@ -184,10 +184,11 @@ def test_the_database_file_is_the_same_every_time(built, tmp_path):
     assert len(database_digests(parquet, tmp_path, 6)) == 1
 
 
-def test_the_database_child_checks_the_parquet_files_as_validation_does(built, tmp_path):
-    """The build's Parquet checks run in its database's child: the same findings as
-    `pledgepack validate` makes itself, bad rows included, and the same database beside them."""
-    from pledgepack.check.validate import parquet_findings
+def test_the_database_child_checks_as_validation_does(built, tmp_path):
+    """The build's descriptor and Parquet checks run in its database's child: the same
+    findings as `pledgepack validate` makes itself, bad rows and a bad descriptor included,
+    and the same database beside them."""
+    from pledgepack.check.validate import descriptor_findings, parquet_findings
     from pledgepack.package.descriptor import parquet_files
     from pledgepack.query.views import DatabaseWriter
 
@@ -204,17 +205,24 @@ def test_the_database_child_checks_the_parquet_files_as_validation_does(built, t
                              pa.array(status, pa.string()))
     table = table.set_column(0, "statement_id", pa.array(ids, pa.string()))
     pq.write_table(table, path, compression="zstd")
-    declared = parquet_files(json.loads((folder / "datapackage.json").read_text()))
+    descriptor = json.loads((folder / "datapackage.json").read_text())
+    declared = parquet_files(descriptor)
     parquet = {name: folder / p["path"] for name, p in declared.items()}
+    descriptor["licenses"] = "CC0-1.0"  # the profile wants a list
 
     writer = DatabaseWriter(SCHEMA)
     writer.start(folder, parquet)
-    found = writer.check(declared, parquet)
+    found = writer.check(descriptor, folder, declared, parquet)
     written = writer.wait().read_bytes()
-    assert found == json.loads(json.dumps(parquet_findings(declared, parquet)))
-    checks = {p["check"] for p in found["statements"]["problems"]}
-    assert {"enum", "primary-key"} <= checks, found["statements"]
-    assert found["statements"]["rows"] is None and found["sections"]["rows"] > 0
+    assert found == json.loads(json.dumps({
+        "descriptor": descriptor_findings(descriptor, folder),
+        "parquet": parquet_findings(declared, parquet)}))
+    assert [t for t, _ in found["descriptor"]] == ["package-error"], found["descriptor"]
+    assert "'licenses'" in found["descriptor"][0][1]
+    checks = {p["check"] for p in found["parquet"]["statements"]["problems"]}
+    assert {"enum", "primary-key"} <= checks, found["parquet"]["statements"]
+    assert (found["parquet"]["statements"]["rows"] is None
+            and found["parquet"]["sections"]["rows"] > 0)
     alone = tmp_path / "alone"
     alone.mkdir()
     from pledgepack.query.views import write_database
@@ -232,8 +240,8 @@ def test_a_database_child_that_fails_its_checks_says_so(built, tmp_path):
     out.mkdir()
     writer = DatabaseWriter(SCHEMA)
     writer.start(out, parquet)
-    with pytest.raises(PledgepackError, match="the Parquet checks failed: KeyError"):
-        writer.check({"statements": {"schema": {"no": "fields"}}},
+    with pytest.raises(PledgepackError, match="the checks beside the database failed: KeyError"):
+        writer.check({"resources": []}, built, {"statements": {"schema": {"no": "fields"}}},
                      {"statements": parquet["statements"]})
     writer.cancel()
 
@@ -435,10 +443,11 @@ def test_a_failed_database_write_names_the_output_and_keeps_it(content, tmp_path
         def start(self, folder, parquet):
             self.folder = folder
 
-        def check(self, declared, parquet):
-            from pledgepack.check.validate import parquet_findings
+        def check(self, descriptor, folder, declared, parquet):
+            from pledgepack.check.validate import descriptor_findings, parquet_findings
 
-            return parquet_findings(declared, parquet)
+            return {"descriptor": descriptor_findings(descriptor, folder),
+                    "parquet": parquet_findings(declared, parquet)}
 
         def wait(self):
             raise PledgepackError(f"{self.folder / 'pledges.duckdb'}: writing the database "
@@ -517,8 +526,9 @@ def test_the_database_child_started_early_is_ended_when_the_build_fails(tmp_path
     content = make_document(tmp_path / "content")
     started = []
 
-    def failing_tables(*args):
+    def failing_tables(*args, ready):
         started.extend(children())
+        ready("documents", pa.table({"document_id": ["a"] * 100_000}))  # one is being written
         raise RuntimeError("tables failed")
 
     monkeypatch.setattr(build_module, "build_tables", failing_tables)
@@ -527,6 +537,7 @@ def test_the_database_child_started_early_is_ended_when_the_build_fails(tmp_path
     assert started, "the database child was not running while the tables were built"
     assert children() == []
     assert not (tmp_path / "out").exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["content"]  # no temporary folder
 
 
 def test_the_builds_own_check_trusts_only_the_hashes_it_just_took(tmp_path):

@@ -40,7 +40,7 @@ from .package.descriptor import (
     write_descriptor,
 )
 from .package.tables import build_tables
-from .package.writers import write_tables
+from .package.writers import TableWriter
 from .query.views import DatabaseWriter, write_views_sql
 from .rebuild import cache_root, inputs_fingerprint, record_build, up_to_date
 from .schema import PackageSchema
@@ -207,8 +207,6 @@ def _run(content: Path, out: Path, schema: PackageSchema, phases: _Phases, *,
     # builds the tables.
     database = phases.run("duckdb", DatabaseWriter, schema)
     try:
-        tables = phases.run("tables", build_tables, schema, model, rows)
-        del rows
         tmp = temp_folder(out, "tmp")
     except BaseException:
         database.cancel()
@@ -216,7 +214,13 @@ def _run(content: Path, out: Path, schema: PackageSchema, phases: _Phases, *,
     try:
         os.chmod(tmp, 0o755)
         mark(tmp)
-        paths = phases.run("write", write_tables, tables, tmp)
+        # Each table's files are written as soon as it is made, while the next one is made.
+        with TableWriter(tmp) as writer:
+            tables = phases.run("tables", build_tables, schema, model, rows,
+                                ready=writer.submit)
+            del rows
+            written = phases.run("write", writer.wait)
+        paths = {name: written[name] for name in tables}
         counts = {name: table.num_rows for name, table in tables.items()}
         del tables
         kill_point("written")
@@ -230,10 +234,10 @@ def _run(content: Path, out: Path, schema: PackageSchema, phases: _Phases, *,
         del model
         phases.run("write", write_descriptor, package, tmp)
         # The descriptor hashed each file a moment ago, in this build's own folder; the
-        # database's child, which reads the Parquet files anyway, checks them too.
+        # database's child, which reads the Parquet files anyway, checks them and the
+        # descriptor.
         report = phases.run("validate", validate_package, tmp, jobs=jobs,
-                            csv_rows=full_validation, rehash=False,
-                            parquet_checks=database.check)
+                            csv_rows=full_validation, rehash=False, checks=database.check)
         if not report.valid:
             report.folder = f"{out} (the new build, not swapped in)"
             raise PackageInvalid(report)

@@ -32,8 +32,9 @@ from ..package.descriptor import DESCRIPTOR, is_old_parquet, parquet_files, sha2
 # Below this many CSV bytes, worker processes cost more than they save.
 PARALLEL_MIN_BYTES = 4 << 20
 LIMIT_ERRORS = 100
-# (declared, parquet) -> what parquet_findings gives for them
-ParquetChecks = Callable[[dict, dict], dict]
+# (descriptor, folder, declared, parquet) -> {"descriptor": descriptor_findings(descriptor,
+# folder), "parquet": parquet_findings(declared, parquet)}, found elsewhere
+Checks = Callable[[dict, Path, dict, dict], dict]
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,14 +114,15 @@ def _frictionless_csv(descriptor: dict, basepath: str) -> list[dict]:
 
 
 def validate_package(folder: Path | str, *, jobs: int = 2, csv_rows: bool = True,
-                     rehash: bool = True, parquet_checks: ParquetChecks | None = None) -> Report:
+                     rehash: bool = True, checks: Checks | None = None) -> Report:
     """Every check on the package in `folder`; `csv_rows=False` leaves out the frictionless
     pass over the CSV rows (see the module's docstring for why that still proves them).
     `rehash=False` is for the build, whose descriptor took each file's hash from the file
     itself moments before, in a folder of its own: the files are still found, placed and
-    sized, but not read a second time. `parquet_checks` runs the Parquet checks elsewhere (the
-    build's database child, which reads the same files): this process then neither imports
-    DuckDB nor holds its memory."""
+    sized, but not read a second time. `checks` runs the descriptor's check and the Parquet
+    checks elsewhere (in the build, its database's child, which reads the same files and has
+    imported frictionless and DuckDB while the build made its tables): this process then
+    imports neither, nor holds DuckDB's memory."""
     started = time.perf_counter()
     folder = Path(folder)
     if folder.name == DESCRIPTOR and folder.is_file():
@@ -152,17 +154,24 @@ def validate_package(folder: Path | str, *, jobs: int = 2, csv_rows: bool = True
     # only when the descriptor is sound: with a malformed one they would check something
     # else than it says, or fail on it.
     with ThreadPoolExecutor(max_workers=2) as threads:
-        found = threads.submit(_descriptor_problems, descriptor, folder, clock)
+        found = (None if checks
+                 else threads.submit(_descriptor_problems, descriptor, folder, clock))
         data = Report(folder=report.folder, csv_rows=csv_rows, timings=report.timings)
+        answer: dict = {}
         failure = None
         try:
             _check_data(folder, descriptor, data, jobs, csv_rows, clock, threads, rehash,
-                        parquet_checks)
+                        checks, answer)
         except _read_errors() as exc:
             data.problems.append(Problem("data", None, f"a data file cannot be read: {exc}"))
         except Exception as exc:  # noqa: BLE001 - raised again below if the descriptor is sound
             failure = exc
-        report.problems.extend(found.result())
+        if found is not None:
+            report.problems.extend(found.result())
+        elif "descriptor" in answer:
+            report.problems.extend(Problem(t, None, m) for t, m in answer["descriptor"])
+        else:  # the data's checks failed before the descriptor's answer came
+            report.problems.extend(_descriptor_problems(descriptor, folder, clock))
     if not report.problems:
         if failure is not None:
             raise failure
@@ -175,14 +184,17 @@ def validate_package(folder: Path | str, *, jobs: int = 2, csv_rows: bool = True
     return report
 
 
+def descriptor_findings(descriptor: dict, folder: Path | str) -> list[list[str]]:
+    """frictionless's findings on the descriptor, as [type, message] pairs."""
+    from frictionless import Package
+
+    return [[error[0], error[1]] for error in Package.validate_descriptor(
+        descriptor, basepath=str(folder)).flatten(["type", "message"])]
+
+
 def _descriptor_problems(descriptor: dict, folder: Path, clock) -> list[Problem]:
     with clock("descriptor"):
-        from frictionless import Package
-
-        problems = [Problem(error[0], None, error[1]) for error in
-                    Package.validate_descriptor(descriptor, basepath=str(folder)).flatten(
-                        ["type", "message"])]
-    return problems
+        return [Problem(t, None, m) for t, m in descriptor_findings(descriptor, folder)]
 
 
 def _read_errors() -> tuple[type[BaseException], ...]:
@@ -193,7 +205,9 @@ def _read_errors() -> tuple[type[BaseException], ...]:
 
 def _check_data(folder: Path, descriptor: dict, report: Report, jobs: int, csv_rows: bool,
                 clock, threads: ThreadPoolExecutor, rehash: bool = True,
-                parquet_checks: ParquetChecks | None = None) -> None:
+                checks: Checks | None = None, answer: dict | None = None) -> None:
+    """The checks of the data; with `checks`, the descriptor's and the Parquet checks are
+    asked of it, and its answer is kept in `answer`."""
     problem = report.problems.append
     resources = [r for r in descriptor.get("resources", [])
                  if isinstance(r, dict) and not is_old_parquet(r)]
@@ -208,6 +222,8 @@ def _check_data(folder: Path, descriptor: dict, report: Report, jobs: int, csv_r
     csv_resources = [r for r in resources if r.get("format") == "csv" and r["name"] in files
                      and csv_rows]
     parquet = {t: files[labels[t]] for t in declared if labels[t] in files}
+    asked = (threads.submit(checks, descriptor, folder, declared, parquet) if checks
+             else None)
     csv_bytes = sum(files[r["name"]].stat().st_size for r in csv_resources)
     pool = None
     if jobs > 1 and csv_bytes >= PARALLEL_MIN_BYTES:
@@ -224,7 +240,9 @@ def _check_data(folder: Path, descriptor: dict, report: Report, jobs: int, csv_r
         compared = threads.submit(_timed, clock, "csv-parquet", _compare_csv_parquet,
                                   resources, files, labels, parquet)
         with clock("parquet"):
-            _check_parquet(declared, labels, parquet, report, parquet_checks)
+            if asked is not None:
+                answer.update(asked.result())
+            _check_parquet(declared, labels, parquet, report, answer.get("parquet"))
         report.problems.extend(compared.result())
         with clock("frictionless wait"):
             for resource in csv_resources:
@@ -331,10 +349,11 @@ def parquet_findings(declared: dict[str, dict], parquet: dict[str, Path]) -> dic
 
 def _check_parquet(declared: dict[str, dict], labels: dict[str, str],
                    parquet: dict[str, Path], report: Report,
-                   checks: ParquetChecks | None = None) -> None:
-    """The findings of parquet_findings (or of `checks`, which gives the same from elsewhere),
-    each under its file's label."""
-    findings = (checks or parquet_findings)(declared, parquet)
+                   findings: dict | None = None) -> None:
+    """The findings of parquet_findings (or those given, found elsewhere), each under its
+    file's label."""
+    if findings is None:
+        findings = parquet_findings(declared, parquet)
     for table in parquet:
         label, found = labels[table], findings[table]
         for item in found["problems"]:

@@ -1,6 +1,8 @@
 """Model -> pyarrow tables: typed by the descriptor's schema, rows sorted by primary key. No I/O."""
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -54,18 +56,24 @@ def snapshot_history(schema: PackageSchema, statements: pa.Table) -> pa.Table:
 
 
 def build_tables(schema: PackageSchema, content: Content,
-                 history: list[StatusChange] | None = None) -> dict[str, pa.Table]:
-    """Every table of the package, in the descriptor's resource order. Without a history the
-    status_history table holds one snapshot row per statement."""
-    tables = {
-        "documents": to_table(schema, "documents", list(content.documents)),
-        "sections": to_table(schema, "sections", list(content.sections)),
-        "statements": to_table(schema, "statements", list(content.statements),
-                               {"reviewed": lambda c: [d is not None for d in c["last_update"]]}),
-        "reports": to_table(schema, "reports", list(content.reports)),
-        "statuses": to_table(schema, "statuses", schema.inline_data("statuses")),
-    }
-    tables["status_history"] = (to_table(schema, "status_history", history)
-                                if history is not None
-                                else snapshot_history(schema, tables["statements"]))
+                 history: list[StatusChange] | None = None,
+                 ready: Callable[[str, pa.Table], None] | None = None) -> dict[str, pa.Table]:
+    """Every table of the package, in the descriptor's resource order, each handed to `ready`
+    as soon as it is made. Without a history the status_history table holds one snapshot row
+    per statement."""
+    tables: dict[str, pa.Table] = {}
+
+    def made(name: str, table: pa.Table) -> None:
+        tables[name] = table
+        if ready:
+            ready(name, table)
+
+    made("documents", to_table(schema, "documents", list(content.documents)))
+    made("sections", to_table(schema, "sections", list(content.sections)))
+    made("statements", to_table(schema, "statements", list(content.statements),
+                                {"reviewed": lambda c: [d is not None for d in c["last_update"]]}))
+    made("reports", to_table(schema, "reports", list(content.reports)))
+    made("statuses", to_table(schema, "statuses", schema.inline_data("statuses")))
+    made("status_history", to_table(schema, "status_history", history) if history is not None
+         else snapshot_history(schema, tables["statements"]))
     return {name: tables[name] for name in schema.table_names}

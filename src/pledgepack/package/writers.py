@@ -40,20 +40,44 @@ def write_parquet(table: pa.Table, path: Path) -> None:
     pq.write_table(table, path, compression="zstd")
 
 
-def write_tables(tables: dict[str, pa.Table], out: Path) -> dict[str, dict[str, Path]]:
-    """Write each table as data/<name>.csv and data/<name>.parquet; return the paths by format.
+class TableWriter:
+    """Writes each table as data/<name>.csv and data/<name>.parquet as soon as it is handed
+    over, on threads: Arrow's writers let go of the GIL, so a table is written while the next
+    one is built. Each file is written by one thread alone, so its bytes do not depend on the
+    others. Leaving the `with` block waits for every file begun."""
 
-    Arrow's writers let go of the GIL, so the files are written side by side on threads; each
-    file is written by one thread alone, so its bytes do not depend on the others."""
-    data = out / DATA_DIR
-    data.mkdir(parents=True, exist_ok=True)
-    paths = {name: {"csv": data / f"{name}.csv", "parquet": data / f"{name}.parquet"}
-             for name in tables}
-    # The largest tables first, so that no large file is left to the end on its own.
-    jobs = sorted(((writer, table, paths[name][kind]) for name, table in tables.items()
-                   for kind, writer in (("csv", write_csv), ("parquet", write_parquet))),
-                  key=lambda job: -job[1].nbytes)
-    with ThreadPoolExecutor(max_workers=WRITER_THREADS) as threads:
-        for done in [threads.submit(writer, table, path) for writer, table, path in jobs]:
+    def __init__(self, out: Path):
+        self.data = out / DATA_DIR
+        self.data.mkdir(parents=True, exist_ok=True)
+        self.paths: dict[str, dict[str, Path]] = {}
+        self._pending = []
+        self._threads = ThreadPoolExecutor(max_workers=WRITER_THREADS)
+
+    def __enter__(self) -> TableWriter:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._threads.shutdown(wait=True, cancel_futures=True)
+
+    def submit(self, name: str, table: pa.Table) -> None:
+        self.paths[name] = {"csv": self.data / f"{name}.csv",
+                            "parquet": self.data / f"{name}.parquet"}
+        # the Parquet file first: it is the slower of the two to write
+        self._pending += [self._threads.submit(write_parquet, table, self.paths[name]["parquet"]),
+                          self._threads.submit(write_csv, table, self.paths[name]["csv"])]
+
+    def wait(self) -> dict[str, dict[str, Path]]:
+        """The paths by table and format, once every file is written."""
+        for done in self._pending:
             done.result()
-    return paths
+        return self.paths
+
+
+def write_tables(tables: dict[str, pa.Table], out: Path) -> dict[str, dict[str, Path]]:
+    """Write each table as data/<name>.csv and data/<name>.parquet; return the paths by format."""
+    with TableWriter(out) as writer:
+        # The largest tables first, so that no large file is left to the end on its own.
+        for name, table in sorted(tables.items(), key=lambda item: -item[1].nbytes):
+            writer.submit(name, table)
+        paths = writer.wait()
+    return {name: paths[name] for name in tables}

@@ -126,9 +126,10 @@ class DatabaseWriter:
     while this process goes on (the build builds its tables meanwhile); `start` hands it the
     Parquet files (they must be complete), then `wait` for the file, or `cancel` it.
 
-    Between the two, `check` has the child run the Parquet checks of validation too
-    (check/validate.py's parquet_findings), beside writing the database from the same files:
-    the build then neither imports DuckDB itself nor holds its memory while it validates.
+    Between the two, `check` has the child run two checks of validation too (check/validate.py's
+    descriptor_findings and parquet_findings), beside writing the database from the same
+    files: it imported frictionless and DuckDB while the build made its tables, and the build
+    neither imports them itself nor holds DuckDB's memory while it validates.
 
     The child reads two JSON lines: the database's job, then the checks' job, or the end of
     its input for none. It answers the checks with one JSON line."""
@@ -164,9 +165,11 @@ class DatabaseWriter:
         except OSError:
             pass  # the child is gone: wait() says why
 
-    def check(self, declared: dict, parquet: dict[str, Path]) -> dict:
-        """What parquet_findings(declared, parquet) gives, found by the child."""
-        job = json.dumps({"declared": declared,
+    def check(self, descriptor: dict, folder: Path, declared: dict,
+              parquet: dict[str, Path]) -> dict:
+        """{"descriptor": descriptor_findings(descriptor, folder), "parquet":
+        parquet_findings(declared, parquet)}, found by the child."""
+        job = json.dumps({"descriptor": descriptor, "folder": str(folder), "declared": declared,
                           "parquet": {name: str(p) for name, p in parquet.items()}})
         self._sender.join()
         try:
@@ -176,7 +179,8 @@ class DatabaseWriter:
             pass  # the child is gone: no answer comes, and why is said below
         answer = self._proc.stdout.readline()
         if not answer:
-            raise PledgepackError(f"{self.path}: the Parquet checks failed: {self._last_words()}")
+            raise PledgepackError(f"{self.path}: the checks beside the database failed: "
+                                  f"{self._last_words()}")
         return json.loads(answer)
 
     def wait(self) -> Path:
@@ -245,9 +249,9 @@ def write_database_here(schema: PackageSchema, path: Path, parquet: dict[str, Pa
 
 
 def _child(stdin, stdout) -> None:
-    """The child's work: the database on a thread of its own, and meanwhile the Parquet checks
-    when they are asked for (both in DuckDB, which lets go of the GIL)."""
-    from ..check.validate import parquet_findings
+    """The child's work: the database on a thread of its own (DuckDB lets go of the GIL), and
+    meanwhile the checks when they are asked for."""
+    from ..check.validate import descriptor_findings, parquet_findings
 
     job = json.loads(stdin.readline())
     failed: list[BaseException] = []
@@ -264,8 +268,10 @@ def _child(stdin, stdout) -> None:
     line = stdin.readline()
     if line:
         checks = json.loads(line)
-        findings = parquet_findings(checks["declared"],
-                                    {name: Path(p) for name, p in checks["parquet"].items()})
+        findings = {
+            "descriptor": descriptor_findings(checks["descriptor"], checks["folder"]),
+            "parquet": parquet_findings(checks["declared"], {
+                name: Path(p) for name, p in checks["parquet"].items()})}
         stdout.write(json.dumps(findings) + "\n")
         stdout.flush()
     writer.join()
@@ -277,6 +283,8 @@ if __name__ == "__main__":
     from pledgepack.workers import die_with_parent
 
     die_with_parent(int(sys.argv[1]))
-    import duckdb  # noqa: F401 - imported before the job comes, while the build goes on
+    # imported before the job comes, while the build goes on
+    import duckdb  # noqa: F401
+    import frictionless  # noqa: F401
 
     _child(sys.stdin, sys.stdout)
