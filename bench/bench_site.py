@@ -152,7 +152,8 @@ def main() -> None:
               f"{first['files']} files, peak {first['peak_mib']:.0f} MiB")
         print(f"  site / build           {seconds / built['seconds']:8.2f}")
         print(f"  its files alone        {floor['seconds']:8.1f} s   the same folders and files, "
-              "nothing rendered, one process")
+              f"nothing rendered, one process: {floor['seconds'] / built['seconds']:.2f} x the "
+              "build")
         if memory:
             print(f"  site in memory         {memory['seconds']:8.1f} s   written to /dev/shm "
                   f"(tmpfs): {memory['seconds'] / built['seconds']:.2f} x the build")

@@ -37,7 +37,7 @@ def first_difference(csv_path: Path, parquet_path: Path, table_schema: dict) -> 
     except (pa.ArrowInvalid, KeyError) as exc:
         return f"the CSV cannot be read with the schema's types ({exc})"
     try:
-        right = pq.read_table(parquet_path)
+        right = pq.ParquetFile(parquet_path).read()  # read_table would import pyarrow.dataset
     except (pa.ArrowInvalid, OSError) as exc:
         return f"the Parquet file cannot be read ({exc})"
     if left.column_names != right.column_names:

@@ -129,7 +129,9 @@ def load(folder: Path) -> PackageData:
         if not path.is_file():
             raise SiteError(f"{path}: missing; the site needs every table of a built package")
         try:
-            tables[name] = pq.read_table(path).to_pylist()
+            # ParquetFile, not read_table: read_table goes through pyarrow.dataset, whose
+            # import also imports pandas where it is installed (0.3-0.7 s)
+            tables[name] = pq.ParquetFile(path).read().to_pylist()
         except Exception as exc:  # pyarrow raises several types for a damaged file
             raise SiteError(f"{path}: not a readable Parquet file ({exc}); rebuild the "
                             "package") from None
