@@ -230,6 +230,32 @@ def test_the_database_child_checks_as_validation_does(built, tmp_path):
     assert write_database(SCHEMA, alone, parquet).read_bytes() == written
 
 
+def test_the_database_is_the_same_whatever_order_the_tables_come_in(built, tmp_path):
+    """The build hands each table to the database's child as its Parquet file is done, in
+    whatever order the writing threads finish: the tables are stored in one order all the
+    same. A table that never comes is an error, not a database without it."""
+    from pledgepack.errors import PledgepackError
+    from pledgepack.query.views import DatabaseWriter, write_database
+
+    parquet = {name: built / "data" / f"{name}.parquet" for name in SCHEMA.table_names}
+    (tmp_path / "in-order").mkdir()
+    (tmp_path / "reversed").mkdir()
+    (tmp_path / "missing").mkdir()
+    in_order = write_database(SCHEMA, tmp_path / "in-order", parquet).read_bytes()
+    writer = DatabaseWriter(SCHEMA)
+    writer.begin(tmp_path / "reversed")
+    for name in reversed(SCHEMA.table_names):
+        writer.ready(name, parquet[name])
+    assert writer.wait().read_bytes() == in_order
+    writer = DatabaseWriter(SCHEMA)
+    writer.begin(tmp_path / "missing")
+    for name in SCHEMA.table_names[:-1]:
+        writer.ready(name, parquet[name])
+    last = SCHEMA.table_names[-1]
+    with pytest.raises(PledgepackError, match=f"the Parquet file of table {last} never came"):
+        writer.wait()
+
+
 def test_a_database_child_that_fails_its_checks_says_so(built, tmp_path):
     """A child that cannot check gives no findings: the build hears why, it does not hang."""
     from pledgepack.errors import PledgepackError
@@ -440,8 +466,11 @@ def test_a_failed_database_write_names_the_output_and_keeps_it(content, tmp_path
         def __init__(self, schema):
             self.folder = None
 
-        def start(self, folder, parquet):
+        def begin(self, folder):
             self.folder = folder
+
+        def ready(self, name, parquet):
+            pass
 
         def check(self, descriptor, folder, declared, parquet):
             from pledgepack.check.validate import descriptor_findings, parquet_findings

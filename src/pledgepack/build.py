@@ -172,40 +172,52 @@ def _run(content: Path, out: Path, schema: PackageSchema, phases: _Phases, *,
                          "statement")
         inputs.update(history=history, created=created_timestamp(content))
 
+    early: list[DatabaseWriter] = []
+
     def precheck(keys: list[str]) -> dict | None:
         read_inputs()
         inputs["fingerprint"] = inputs_fingerprint(
             schema, content, keys, inputs["created"], inputs["history"],
             repo.top if repo else None, flags)
-        return phases.run("check", up_to_date, cache_dir, out, inputs["fingerprint"])
+        found = phases.run("check", up_to_date, cache_dir, out, inputs["fingerprint"])
+        if found is None and cache.holds_most(keys):
+            # A rebuild: the chapters come from the cache, in this process, and leave a core
+            # idle: the database's child starts up on it now, not after the parse.
+            early.append(phases.run("duckdb", DatabaseWriter, schema))
+        return found
 
     try:
-        model = phases.run("parse", read_content, content, schema,
-                           include_unpublished=include_unpublished, document_id=document_id,
-                           document_title=document_title, jobs=jobs, progress=progress,
-                           cache=cache, precheck=precheck)
-    except UpToDate as skip:
-        record = skip.found
-        report = Report(folder=str(out), resources=record["resources"],
-                        csv_rows=full_validation)
-        diagnostics = [Diagnostic(*d) for d in record["diagnostics"]]
-        return report, record["counts"], diagnostics, notes, inputs["history"], True
-    finally:
-        # kept whatever comes next: chapters read once are not parsed again after an error
-        phases.run("parse", cache.save)
-    diagnostics = list(model.diagnostics)
-    if strict and diagnostics:
-        raise ContentError([Diagnostic(d.path, d.line, ERROR, d.message, d.hint, d.col)
-                            for d in diagnostics])
-    read_inputs()
-    history, created = inputs["history"], inputs["created"]
-    fingerprint = inputs.get("fingerprint") or inputs_fingerprint(
-        schema, content, cache.used, created, history, repo.top if repo else None, flags)
-    rows = (merge_history(model, history.with_dates if history else None)
-            if history or model.recorded else None)
-    # The database's child starts now: Python and DuckDB start up in it while this process
-    # builds the tables.
-    database = phases.run("duckdb", DatabaseWriter, schema)
+        try:
+            model = phases.run("parse", read_content, content, schema,
+                               include_unpublished=include_unpublished, document_id=document_id,
+                               document_title=document_title, jobs=jobs, progress=progress,
+                               cache=cache, precheck=precheck)
+        except UpToDate as skip:
+            record = skip.found
+            report = Report(folder=str(out), resources=record["resources"],
+                            csv_rows=full_validation)
+            diagnostics = [Diagnostic(*d) for d in record["diagnostics"]]
+            return report, record["counts"], diagnostics, notes, inputs["history"], True
+        finally:
+            # kept whatever comes next: chapters read once are not parsed again after an error
+            phases.run("parse", cache.save)
+        diagnostics = list(model.diagnostics)
+        if strict and diagnostics:
+            raise ContentError([Diagnostic(d.path, d.line, ERROR, d.message, d.hint, d.col)
+                                for d in diagnostics])
+        read_inputs()
+        history, created = inputs["history"], inputs["created"]
+        fingerprint = inputs.get("fingerprint") or inputs_fingerprint(
+            schema, content, cache.used, created, history, repo.top if repo else None, flags)
+        rows = (merge_history(model, history.with_dates if history else None)
+                if history or model.recorded else None)
+        # The database's child starts now, unless it did already: Python and DuckDB start up
+        # in it while this process builds the tables.
+        database = early.pop() if early else phases.run("duckdb", DatabaseWriter, schema)
+    except BaseException:
+        for writer in early:
+            writer.cancel()
+        raise
     try:
         tmp = temp_folder(out, "tmp")
     except BaseException:
@@ -214,8 +226,11 @@ def _run(content: Path, out: Path, schema: PackageSchema, phases: _Phases, *,
     try:
         os.chmod(tmp, 0o755)
         mark(tmp)
-        # Each table's files are written as soon as it is made, while the next one is made.
-        with TableWriter(tmp) as writer:
+        # Each table's files are written as soon as it is made, while the next one is made,
+        # and the database's child stores each table as soon as its Parquet file is complete.
+        # The database is dropped if validation fails.
+        database.begin(tmp)
+        with TableWriter(tmp, parquet_done=database.ready) as writer:
             tables = phases.run("tables", build_tables, schema, model, rows,
                                 ready=writer.submit)
             del rows
@@ -224,11 +239,6 @@ def _run(content: Path, out: Path, schema: PackageSchema, phases: _Phases, *,
         counts = {name: table.num_rows for name, table in tables.items()}
         del tables
         kill_point("written")
-        # The database is written from the Parquet files by the child, while this process
-        # validates the package: the two overlap, and the database is dropped if validation
-        # fails.
-        phases.run("duckdb", database.start, tmp,
-                   {name: p["parquet"] for name, p in paths.items()})
         package = build_descriptor(schema, paths, tmp, model, created, version=version,
                                    history_note=_history_note(history))
         del model

@@ -6,6 +6,7 @@ empty, lists joined by the field's delimiter, datetimes as ISO 8601 in UTC.
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -44,9 +45,11 @@ class TableWriter:
     """Writes each table as data/<name>.csv and data/<name>.parquet as soon as it is handed
     over, on threads: Arrow's writers let go of the GIL, so a table is written while the next
     one is built. Each file is written by one thread alone, so its bytes do not depend on the
-    others. Leaving the `with` block waits for every file begun."""
+    others. Leaving the `with` block waits for every file begun. `parquet_done(name, path)` is
+    called, on the writing thread, as each table's Parquet file is complete."""
 
-    def __init__(self, out: Path):
+    def __init__(self, out: Path, parquet_done: Callable[[str, Path], None] | None = None):
+        self.parquet_done = parquet_done
         self.data = out / DATA_DIR
         self.data.mkdir(parents=True, exist_ok=True)
         self.paths: dict[str, dict[str, Path]] = {}
@@ -63,8 +66,13 @@ class TableWriter:
         self.paths[name] = {"csv": self.data / f"{name}.csv",
                             "parquet": self.data / f"{name}.parquet"}
         # the Parquet file first: it is the slower of the two to write
-        self._pending += [self._threads.submit(write_parquet, table, self.paths[name]["parquet"]),
+        self._pending += [self._threads.submit(self._parquet, name, table),
                           self._threads.submit(write_csv, table, self.paths[name]["csv"])]
+
+    def _parquet(self, name: str, table: pa.Table) -> None:
+        write_parquet(table, self.paths[name]["parquet"])
+        if self.parquet_done:
+            self.parquet_done(name, self.paths[name]["parquet"])
 
     def wait(self) -> dict[str, dict[str, Path]]:
         """The paths by table and format, once every file is written."""

@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import json
 import os
+import queue
 import subprocess
 import sys
 import tempfile
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 from ..check.sqlchecks import quote_ident, quote_literal
@@ -123,16 +124,21 @@ def write_database(schema: PackageSchema, out: Path, parquet: dict[str, Path]) -
 
 class DatabaseWriter:
     """write_database in a child started ahead of need: it starts Python and imports DuckDB
-    while this process goes on (the build builds its tables meanwhile); `start` hands it the
-    Parquet files (they must be complete), then `wait` for the file, or `cancel` it.
+    while this process goes on. `begin` names the package's folder; `ready` hands over each
+    table's Parquet file once it is complete, and the child stores that table while this
+    process makes the next one (the tables are stored in the schema's order whatever order
+    they come in, so the file's bytes do not depend on it); `start` does both at once. Then
+    `wait` for the file, or `cancel` it.
 
     Between the two, `check` has the child run two checks of validation too (check/validate.py's
     descriptor_findings and parquet_findings), beside writing the database from the same
     files: it imported frictionless and DuckDB while the build made its tables, and the build
     neither imports them itself nor holds DuckDB's memory while it validates.
 
-    The child reads two JSON lines: the database's job, then the checks' job, or the end of
-    its input for none. It answers the checks with one JSON line."""
+    The child reads JSON lines: the database's job, the tables as they come, at most one
+    checks' job, then the end of its input. It answers the checks with one JSON line. What
+    this process says to it goes through one sender thread, in order: the first line is
+    larger than a pipe holds, and the child reads it only once DuckDB is imported."""
 
     def __init__(self, schema: PackageSchema):
         self.schema = schema
@@ -142,41 +148,53 @@ class DatabaseWriter:
                "PYTHONPATH": os.pathsep.join(
                    p for p in (package_root, os.environ.get("PYTHONPATH")) if p)}
         self._stderr = tempfile.TemporaryFile("w+b")
-        self._sender: threading.Thread | None = None
         self._proc = subprocess.Popen([sys.executable, "-m", "pledgepack.query.views",
                                        str(os.getpid())],
                                       stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                       stderr=self._stderr, env=env)
+        self._lines: queue.SimpleQueue = queue.SimpleQueue()
+        self._sender = threading.Thread(target=self._send, daemon=True)
+        self._sender.start()
+        self._ended = False
+
+    def begin(self, out: Path) -> None:
+        self.path = out / f"{self.schema.name}.duckdb"
+        self._say({"descriptor": self.schema.descriptor, "path": str(self.path)})
+
+    def ready(self, name: str, parquet: Path) -> None:
+        """The table `name` is complete in `parquet` (callable from any thread)."""
+        self._say({"table": name, "parquet": str(parquet)})
 
     def start(self, out: Path, parquet: dict[str, Path]) -> None:
-        self.path = out / f"{self.schema.name}.duckdb"
-        job = json.dumps({"descriptor": self.schema.descriptor, "path": str(self.path),
-                          "parquet": {name: str(p) for name, p in parquet.items()}})
-        # Sent from a thread: the job is larger than a pipe holds, and the child reads it only
-        # once DuckDB is imported; this process goes on meanwhile.
-        self._sender = threading.Thread(target=self._send, args=(job.encode("utf-8") + b"\n",),
-                                        daemon=True)
-        self._sender.start()
+        self.begin(out)
+        for name, path in parquet.items():
+            self.ready(name, path)
 
-    def _send(self, job: bytes) -> None:
+    def _say(self, message: dict) -> None:
+        self._lines.put(json.dumps(message).encode("utf-8") + b"\n")
+
+    def _send(self) -> None:
+        stdin = self._proc.stdin
         try:
-            self._proc.stdin.write(job)
-            self._proc.stdin.flush()
+            while (line := self._lines.get()) is not None:
+                stdin.write(line)
+                stdin.flush()
         except OSError:
             pass  # the child is gone: wait() says why
+        finally:
+            try:
+                stdin.close()
+            except OSError:
+                pass
 
     def check(self, descriptor: dict, folder: Path, declared: dict,
               parquet: dict[str, Path]) -> dict:
         """{"descriptor": descriptor_findings(descriptor, folder), "parquet":
         parquet_findings(declared, parquet)}, found by the child."""
-        job = json.dumps({"descriptor": descriptor, "folder": str(folder), "declared": declared,
-                          "parquet": {name: str(p) for name, p in parquet.items()}})
-        self._sender.join()
-        try:
-            with self._proc.stdin:
-                self._proc.stdin.write(job.encode("utf-8") + b"\n")
-        except OSError:
-            pass  # the child is gone: no answer comes, and why is said below
+        self._say({"checks": {"descriptor": descriptor, "folder": str(folder),
+                              "declared": declared,
+                              "parquet": {name: str(p) for name, p in parquet.items()}}})
+        self._end_input()
         answer = self._proc.stdout.readline()
         if not answer:
             raise PledgepackError(f"{self.path}: the checks beside the database failed: "
@@ -207,23 +225,48 @@ class DatabaseWriter:
         self._close()
 
     def _end_input(self) -> None:
-        """No checks to come (or they were sent): the child's input ends."""
-        if self._sender is not None:
-            self._sender.join()
-        if self._proc.stdin and not self._proc.stdin.closed:
-            try:
-                self._proc.stdin.close()
-            except OSError:
-                pass
+        """Nothing more to say: the child's input ends once the sender has said the rest."""
+        if not self._ended:
+            self._ended = True
+            self._lines.put(None)
 
     def _close(self) -> None:
         self._end_input()
+        self._sender.join()
         self._proc.stdout.close()
         self._stderr.close()
 
 
-def write_database_here(schema: PackageSchema, path: Path, parquet: dict[str, Path]) -> Path:
-    """The work of write_database, in this process."""
+class _Arriving:
+    """The tables' Parquet files as the build hands them over: looking one up waits for it."""
+
+    def __init__(self):
+        self._paths: dict[str, Path] = {}
+        self._ended = False
+        self._changed = threading.Condition()
+
+    def add(self, name: str, path: Path) -> None:
+        with self._changed:
+            self._paths[name] = path
+            self._changed.notify_all()
+
+    def end(self) -> None:
+        with self._changed:
+            self._ended = True
+            self._changed.notify_all()
+
+    def __getitem__(self, name: str) -> Path:
+        with self._changed:
+            self._changed.wait_for(lambda: name in self._paths or self._ended)
+            if name not in self._paths:
+                raise PledgepackError(f"the Parquet file of table {name} never came")
+            return self._paths[name]
+
+
+def write_database_here(schema: PackageSchema, path: Path,
+                        parquet: Mapping[str, Path] | _Arriving) -> Path:
+    """The work of write_database, in this process; each table's file is looked up in
+    `parquet` only when that table is stored."""
     import duckdb
 
     # One thread and no compression: with several threads, or with the compression DuckDB
@@ -248,33 +291,47 @@ def write_database_here(schema: PackageSchema, path: Path, parquet: dict[str, Pa
     return path
 
 
+# A descriptor for frictionless's first check, made while the child waits for work: the
+# first check of a process costs about 0.1 s more than the next.
+_WARM_UP = {"$schema": "https://datapackage.org/profiles/2.0/datapackage.json", "name": "x",
+            "resources": [{"name": "x", "path": "x.csv",
+                           "schema": {"fields": [{"name": "x", "type": "string"}]}}]}
+
+
 def _child(stdin, stdout) -> None:
-    """The child's work: the database on a thread of its own (DuckDB lets go of the GIL), and
-    meanwhile the checks when they are asked for."""
+    """The child's work: the database on a thread of its own (DuckDB lets go of the GIL),
+    each table as soon as its file comes, and meanwhile the checks when they are asked for."""
     from ..check.validate import descriptor_findings, parquet_findings
 
+    descriptor_findings(_WARM_UP, ".")
     job = json.loads(stdin.readline())
+    arriving = _Arriving()
     failed: list[BaseException] = []
 
     def database() -> None:
         try:
-            write_database_here(PackageSchema(job["descriptor"]), Path(job["path"]),
-                                {name: Path(p) for name, p in job["parquet"].items()})
+            write_database_here(PackageSchema(job["descriptor"]), Path(job["path"]), arriving)
         except BaseException as exc:  # noqa: BLE001 - raised again below
             failed.append(exc)
 
     writer = threading.Thread(target=database)
     writer.start()
-    line = stdin.readline()
-    if line:
-        checks = json.loads(line)
-        findings = {
-            "descriptor": descriptor_findings(checks["descriptor"], checks["folder"]),
-            "parquet": parquet_findings(checks["declared"], {
-                name: Path(p) for name, p in checks["parquet"].items()})}
-        stdout.write(json.dumps(findings) + "\n")
-        stdout.flush()
-    writer.join()
+    try:
+        for line in stdin:
+            message = json.loads(line)
+            if "table" in message:
+                arriving.add(message["table"], Path(message["parquet"]))
+            elif "checks" in message:
+                checks = message["checks"]
+                findings = {
+                    "descriptor": descriptor_findings(checks["descriptor"], checks["folder"]),
+                    "parquet": parquet_findings(checks["declared"], {
+                        name: Path(p) for name, p in checks["parquet"].items()})}
+                stdout.write(json.dumps(findings) + "\n")
+                stdout.flush()
+    finally:
+        arriving.end()
+        writer.join()
     if failed:
         raise failed[0]
 
