@@ -80,12 +80,3 @@ class TableWriter:
             done.result()
         return self.paths
 
-
-def write_tables(tables: dict[str, pa.Table], out: Path) -> dict[str, dict[str, Path]]:
-    """Write each table as data/<name>.csv and data/<name>.parquet; return the paths by format."""
-    with TableWriter(out) as writer:
-        # The largest tables first, so that no large file is left to the end on its own.
-        for name, table in sorted(tables.items(), key=lambda item: -item[1].nbytes):
-            writer.submit(name, table)
-        paths = writer.wait()
-    return {name: paths[name] for name in tables}
