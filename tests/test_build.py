@@ -472,11 +472,11 @@ def test_a_failed_database_write_names_the_output_and_keeps_it(content, tmp_path
         def ready(self, name, parquet):
             pass
 
-        def check(self, descriptor, folder, declared, parquet):
+        def check(self, descriptor, folder, declared, parquet, skip=(), keys_only=()):
             from pledgepack.check.validate import descriptor_findings, parquet_findings
 
             return {"descriptor": descriptor_findings(descriptor, folder),
-                    "parquet": parquet_findings(declared, parquet)}
+                    "parquet": parquet_findings(declared, parquet, skip, keys_only)}
 
         def wait(self):
             raise PledgepackError(f"{self.folder / 'pledges.duckdb'}: writing the database "
@@ -555,9 +555,9 @@ def test_the_database_child_started_early_is_ended_when_the_build_fails(tmp_path
     content = make_document(tmp_path / "content")
     started = []
 
-    def failing_tables(*args, ready):
+    def failing_tables(*args, ready, **kwargs):
         started.extend(children())
-        ready("documents", pa.table({"document_id": ["a"] * 100_000}))  # one is being written
+        ready("documents", pa.table({"document_id": ["a"] * 100_000}), None)  # one being written
         raise RuntimeError("tables failed")
 
     monkeypatch.setattr(build_module, "build_tables", failing_tables)

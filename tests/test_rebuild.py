@@ -2,19 +2,24 @@
 whatever changed (a chapter, a setting, a file in the output by hand) builds in full."""
 from __future__ import annotations
 
+import json
 import marshal
 import os
+import shutil
 import signal
+import struct
 import subprocess
 import sys
 from pathlib import Path
 
+import pyarrow as pa
 import pytest
 
 from conftest import CHAPTER, make_document
 from pledgepack.build import build
 import pledgepack.content.cache as cache_module
 from pledgepack.content.cache import SUFFIX
+from pledgepack.package import rowcache
 
 
 @pytest.fixture(autouse=True)
@@ -46,6 +51,21 @@ def pack_keys() -> set[str]:
     (pack,) = entries()
     form, kept = marshal.loads(pack.read_bytes())
     return set(kept)
+
+
+def rows_file() -> Path:
+    (found,) = Path(os.environ["XDG_CACHE_HOME"]).glob(f"pledgepack/chapters-*/{rowcache.FILE}")
+    return found
+
+
+def kept_rows_keys() -> set[str]:
+    """The keys of the chapters whose rows the last build kept."""
+    with pa.memory_map(str(rows_file())) as source:
+        whole = source.read_buffer()
+    end = whole.size - 8 - len(rowcache.MAGIC)
+    (length,) = struct.unpack("<Q", whole.slice(end, 8).to_pybytes())
+    header = json.loads(whole.slice(end - length, length).to_pybytes())
+    return {chapter[0] for chapter in header["chapters"]}
 
 
 def two_chapters(root: Path) -> Path:
@@ -92,13 +112,15 @@ def test_one_edited_chapter_rebuilds_to_the_bytes_of_a_clean_build(tmp_path, mon
     content = two_chapters(tmp_path / "content")
     out = tmp_path / "dist"
     build(content, out)
-    assert len(pack_keys()) == 2
-    cached = pack_keys()
+    assert len(pack_keys()) == 2 and len(kept_rows_keys()) == 2
+    cached = kept_rows_keys()
     edit(content)
     rebuilt = build(content, out)
     assert not rebuilt.up_to_date
-    # The edited chapter's entry replaced the old one; the other was used again.
-    assert len(pack_keys()) == 2 and len(pack_keys() & cached) == 1
+    # The other chapter's rows were taken from the kept rows: the pack holds the edited
+    # chapter's entry alone, and the kept rows the edited one's and the other's.
+    assert len(pack_keys()) == 1 and not pack_keys() & cached
+    assert len(kept_rows_keys()) == 2 and len(kept_rows_keys() & cached) == 1
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "no-cache-yet"))
     clean = build(content, tmp_path / "clean")
     assert not clean.up_to_date
@@ -159,6 +181,7 @@ def test_a_broken_cache_entry_is_parsed_again(tmp_path, monkeypatch):
     monkeypatch.setattr(cache_module.ChapterCache, "store",
                         lambda self, key, data: parsed.append(key) or real(self, key, data))
     for n, broken in enumerate((whole[:40], b"\xff garbage", whole[:-1], b"")):
+        rows_file().unlink()  # so that the chapters are looked up in the pack
         pack.write_bytes(broken)
         parsed.clear()
         result = build(content, tmp_path / f"two-{n}")
@@ -189,11 +212,13 @@ def test_a_build_killed_while_caching_and_two_builds_at_once_leave_a_usable_cach
         assert proc.returncode == 0, stderr
     assert len(entries()) == 1
     hits = []
-    real_get = cache_module.ChapterCache.get
+    real_get, real_elsewhere = cache_module.ChapterCache.get, cache_module.ChapterCache.elsewhere
     monkeypatch.setattr(cache_module.ChapterCache, "get",
                         lambda self, key: hits.append(key) or real_get(self, key))
-    assert build(content, tmp_path / "from-the-pack").counts["statements"] == 4
-    assert len(hits) == 2 and len(pack_keys()) == 2
+    monkeypatch.setattr(cache_module.ChapterCache, "elsewhere",
+                        lambda self, key: hits.append(key) or real_elsewhere(self, key))
+    assert build(content, tmp_path / "from-the-cache").counts["statements"] == 4
+    assert len(hits) == 2 and len(kept_rows_keys()) == 2
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "fresh"))
     build(content, tmp_path / "clean")
     assert data(tmp_path / "a") == data(tmp_path / "b") == data(tmp_path / "clean")

@@ -9,6 +9,7 @@ from __future__ import annotations
 import gc
 import os
 import shutil
+import threading
 import time
 from collections.abc import Callable
 from contextlib import contextmanager
@@ -31,6 +32,7 @@ from .outdir import (
     locked,
     mark,
     swap,
+    target_of,
     temp_folder,
 )
 from .package.descriptor import (
@@ -39,10 +41,20 @@ from .package.descriptor import (
     source_date_epoch,
     write_descriptor,
 )
-from .package.tables import build_tables
+from .package import rowcache
+from .package.tables import HISTORY_COLUMNS, Reused, build_tables, for_history
 from .package.writers import TableWriter
 from .query.views import DatabaseWriter, write_views_sql
-from .rebuild import cache_root, inputs_fingerprint, record_build, up_to_date
+from .rebuild import (
+    cache_root,
+    inputs_fingerprint,
+    last_build,
+    proven_tables,
+    record_build,
+    reusable_tables,
+    table_code,
+    up_to_date,
+)
 from .schema import PackageSchema
 from .workers import default_jobs
 
@@ -125,13 +137,18 @@ def build(content: Path | str = "content", out: Path | str = "dist", *,
     schema = PackageSchema.load(descriptor)
     source_date_epoch()  # a malformed one fails before any work
     check_target(out, content)
+    background = _Background()
     try:
         with locked(out), _no_cyclic_gc():
-            report, counts, diagnostics, notes, history, skipped = _run(
-                content, out, schema, phases, include_unpublished=include_unpublished,
-                strict=strict, document_id=document_id, document_title=document_title,
-                jobs=jobs, git_history=git_history, allow_shallow=allow_shallow,
-                full_validation=full_validation, version=version, progress=progress)
+            try:
+                report, counts, diagnostics, notes, history, skipped = _run(
+                    content, out, schema, phases, background,
+                    include_unpublished=include_unpublished, strict=strict,
+                    document_id=document_id, document_title=document_title, jobs=jobs,
+                    git_history=git_history, allow_shallow=allow_shallow,
+                    full_validation=full_validation, version=version, progress=progress)
+            finally:
+                background.join()
     except OSError as exc:
         raise OutputError(f"{out}: could not write the new package ({exc.strerror or exc}); "
                           f"{out} left as it was") from None
@@ -141,7 +158,25 @@ def build(content: Path | str = "content", out: Path | str = "dist", *,
                        up_to_date=skipped)
 
 
-def _run(content: Path, out: Path, schema: PackageSchema, phases: _Phases, *,
+class _Background:
+    """Work that only keeps caches for the next build, on threads of its own beside the build
+    (writing files, mostly, which lets go of the GIL); joined before the build returns."""
+
+    def __init__(self):
+        self._threads: list[threading.Thread] = []
+
+    def start(self, fn, *args) -> None:
+        thread = threading.Thread(target=fn, args=args, daemon=True)
+        thread.start()
+        self._threads.append(thread)
+
+    def join(self) -> None:
+        for thread in self._threads:
+            thread.join()
+
+
+def _run(content: Path, out: Path, schema: PackageSchema, phases: _Phases,
+         background: _Background, *,
          include_unpublished: bool, strict: bool, document_id: str | None,
          document_title: str | None, jobs: int, git_history: bool, allow_shallow: bool,
          full_validation: bool, version: str | None, progress: Progress | None):
@@ -173,6 +208,23 @@ def _run(content: Path, out: Path, schema: PackageSchema, phases: _Phases, *,
         inputs.update(history=history, created=created_timestamp(content))
 
     early: list[DatabaseWriter] = []
+    # The rows the last build's chapters gave are kept beside the chapter cache: a rebuild
+    # takes those of the unchanged chapters as they are (package/rowcache.py). With such rows
+    # at hand, the chapters will come from them, in this process, with a core to spare:
+    # Arrow's first conversion is paid for on it meanwhile.
+    rows_salt = kept_rows = None
+    if cache.folder is not None and (cache.folder / rowcache.FILE).is_file():
+        background.start(_warm_up_arrow)
+    if cache.folder is not None and set(HISTORY_COLUMNS) <= {
+            f["name"] for f in schema.fields("statements")}:
+        rows_salt = rowcache.salt(schema)
+        loaded: list = []
+
+        def kept_rows():
+            if not loaded:
+                loaded.append(rowcache.load(cache.folder, rows_salt, include_unpublished,
+                                            rowcache.table_schemas(schema)))
+            return loaded[0]
 
     def precheck(keys: list[str]) -> dict | None:
         read_inputs()
@@ -180,7 +232,8 @@ def _run(content: Path, out: Path, schema: PackageSchema, phases: _Phases, *,
             schema, content, keys, inputs["created"], inputs["history"],
             repo.top if repo else None, flags)
         found = phases.run("check", up_to_date, cache_dir, out, inputs["fingerprint"])
-        if found is None and cache.holds_most(keys):
+        if found is None and (cache.holds_most(keys) or rowcache.holds_most(
+                kept_rows() if kept_rows else None, keys)):
             # A rebuild: the chapters come from the cache, in this process, and leave a core
             # idle: the database's child starts up on it now, not after the parse.
             early.append(phases.run("duckdb", DatabaseWriter, schema))
@@ -191,7 +244,7 @@ def _run(content: Path, out: Path, schema: PackageSchema, phases: _Phases, *,
             model = phases.run("parse", read_content, content, schema,
                                include_unpublished=include_unpublished, document_id=document_id,
                                document_title=document_title, jobs=jobs, progress=progress,
-                               cache=cache, precheck=precheck)
+                               cache=cache, precheck=precheck, rows=kept_rows)
         except UpToDate as skip:
             record = skip.found
             report = Report(folder=str(out), resources=record["resources"],
@@ -199,8 +252,9 @@ def _run(content: Path, out: Path, schema: PackageSchema, phases: _Phases, *,
             diagnostics = [Diagnostic(*d) for d in record["diagnostics"]]
             return report, record["counts"], diagnostics, notes, inputs["history"], True
         finally:
-            # kept whatever comes next: chapters read once are not parsed again after an error
-            phases.run("parse", cache.save)
+            # kept whatever comes next: chapters read once are not parsed again after an error;
+            # written on a thread while the build goes on
+            background.start(cache.save)
         diagnostics = list(model.diagnostics)
         if strict and diagnostics:
             raise ContentError([Diagnostic(d.path, d.line, ERROR, d.message, d.hint, d.col)
@@ -209,8 +263,9 @@ def _run(content: Path, out: Path, schema: PackageSchema, phases: _Phases, *,
         history, created = inputs["history"], inputs["created"]
         fingerprint = inputs.get("fingerprint") or inputs_fingerprint(
             schema, content, cache.used, created, history, repo.top if repo else None, flags)
-        rows = (merge_history(model, history.with_dates if history else None)
-                if history or model.recorded else None)
+        recorded = model.recorded or any(c.counts[3] for c in model.layout if c.offsets)
+        rows = (merge_history(for_history(schema, model), history.with_dates if history else None)
+                if history or recorded else None)
         # The database's child starts now, unless it did already: Python and DuckDB start up
         # in it while this process builds the tables.
         database = early.pop() if early else phases.run("duckdb", DatabaseWriter, schema)
@@ -218,6 +273,10 @@ def _run(content: Path, out: Path, schema: PackageSchema, phases: _Phases, *,
         for writer in early:
             writer.cancel()
         raise
+    last = last_build(cache_dir, out)
+    code = table_code(schema)
+    keeper = _Rows(cache.folder if rows_salt else None, rows_salt, include_unpublished, schema,
+                   background, code, reusable_tables(last, out, code), target_of(out))
     try:
         tmp = temp_folder(out, "tmp")
     except BaseException:
@@ -230,9 +289,12 @@ def _run(content: Path, out: Path, schema: PackageSchema, phases: _Phases, *,
         # and the database's child stores each table as soon as its Parquet file is complete.
         # The database is dropped if validation fails.
         database.begin(tmp)
+        keeper.model = model
         with TableWriter(tmp, parquet_done=database.ready) as writer:
+            keeper.writer = writer
             tables = phases.run("tables", build_tables, schema, model, rows,
-                                ready=writer.submit)
+                                ready=keeper.ready, keep=keeper.keep,
+                                identify=keeper.identify, reusable=keeper.reuse)
             del rows
             written = phases.run("write", writer.wait)
         paths = {name: written[name] for name in tables}
@@ -247,7 +309,8 @@ def _run(content: Path, out: Path, schema: PackageSchema, phases: _Phases, *,
         # database's child, which reads the Parquet files anyway, checks them and the
         # descriptor.
         report = phases.run("validate", validate_package, tmp, jobs=jobs,
-                            csv_rows=full_validation, rehash=False, checks=database.check)
+                            csv_rows=full_validation, rehash=False, checks=database.check,
+                            proven=proven_tables(last))
         if not report.valid:
             report.folder = f"{out} (the new build, not swapped in)"
             raise PackageInvalid(report)
@@ -260,7 +323,7 @@ def _run(content: Path, out: Path, schema: PackageSchema, phases: _Phases, *,
                                   "was)") from None
         database = None
         record = {"fingerprint": fingerprint, "counts": counts, "resources": report.resources,
-                  "files": file_states(tmp),
+                  "verdicts": report.verdicts, "tables": keeper.ids, "code": code,
                   # the warnings, said again by a build that finds `out` up to date
                   "diagnostics": [[d.path, d.line, d.severity, d.message, d.hint, d.col]
                                   for d in diagnostics]}
@@ -270,8 +333,73 @@ def _run(content: Path, out: Path, schema: PackageSchema, phases: _Phases, *,
             database.cancel()
         shutil.rmtree(tmp, ignore_errors=True)
         raise
+    # Read after the swap: removing the old package changed the times of the files it shared
+    # with this one.
+    record["files"] = file_states(target_of(out))
     record_build(cache_dir, out, record)
     return report, counts, diagnostics, notes, history, False
+
+
+def _warm_up_arrow() -> None:
+    """pyarrow's first conversion of Python values imports pandas, where pandas is installed,
+    to ask whether they are pandas' (0.2-0.3 s)."""
+    import pyarrow as pa
+
+    pa.array([None])
+
+
+class _Rows:
+    """What a build does with the rows of its tables beyond writing them.
+
+    - It keeps the chapters' rows for the next build (package/rowcache.py), in the background,
+      unless they are the rows kept already, in the same order.
+    - It names the rows of each table (rowcache.rows_id). A table whose rows have the name
+      they had in the last build into `out`, written by the same code and schema, would be
+      written as the same bytes again: its files are taken from `out` (linked, where the file
+      system can), if they are still as that build left them, instead of written anew."""
+
+    def __init__(self, folder: Path | None, salt: str | None, include_unpublished: bool,
+                 schema: PackageSchema, background: _Background, code: str,
+                 reusable: dict[str, str], out: Path):
+        self.folder, self.salt, self.include_unpublished = folder, salt, include_unpublished
+        self.schemas = rowcache.table_schemas(schema) if folder is not None else None
+        self.background, self.code, self.reusable, self.out = background, code, reusable, out
+        self.model = None
+        self.writer: TableWriter | None = None
+        self.ids: dict[str, str] = {}
+
+    def identify(self, name: str, unsorted) -> str | None:
+        if self.salt is None:
+            return None
+        self.ids[name] = rowcache.rows_id(self.salt, self.include_unpublished, name,
+                                          self.model.layout, unsorted, self.model.cached)
+        return self.ids[name]
+
+    def reuse(self, name: str, rows_id: str) -> bool:
+        return self.reusable.get(name) == rows_id
+
+    def ready(self, name: str, table, rows_id: str | None) -> None:
+        if rows_id is not None:
+            self.ids[name] = rows_id
+        if isinstance(table, Reused):
+            self.writer.adopt(name, self.out)
+        else:
+            self.writer.submit(name, table)
+
+    def keep(self, unsorted: dict) -> None:
+        model = self.model
+        cached = model.cached
+        if self.folder is None or (cached is not None and all(
+                rowcache.pieces(model.layout, name, None, kept) in ([], [(kept, 0, len(kept))])
+                for name, kept in cached.tables.items())
+                and all(c.offsets is not None for c in model.layout)):
+            return
+        ids = {name: self.ids[name] for name in unsorted if name in self.ids}
+        if "recorded" in unsorted:
+            ids["recorded"] = rowcache.rows_id(self.salt, self.include_unpublished, "recorded",
+                                               model.layout, unsorted["recorded"], cached)
+        self.background.start(rowcache.save, self.folder, self.salt, self.include_unpublished,
+                              list(model.layout), unsorted, self.schemas, ids)
 
 
 def _git_history(content: Path, repo: Repository | None, schema: PackageSchema,

@@ -15,25 +15,20 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import platform
-import sys
 import tempfile
-from importlib import metadata
 from pathlib import Path
 
 from .content.folder import DOCUMENT_FILE
 from .content.metadata import METADATA_FILE
+from .fingerprint import code_digest
 from .history.gitio import Repository, cache_folder
 from .history.walk import GitHistory
 from .outdir import file_states, target_of
+from .package.writers import DATA_DIR
 from .schema import PackageSchema
 
 # Bump when what the fingerprint covers changes.
-FINGERPRINT_FORMAT = 2
-# The libraries whose versions the files can depend on.
-LIBRARIES = ("pyarrow", "duckdb", "frictionless", "PyYAML", "yaml-rs", "markdown-it-py",
-             "python-frontmatter")
-_SOURCE = Path(__file__).resolve().parent
+FINGERPRINT_FORMAT = 3
 
 
 def cache_root(repo: Repository | None) -> Path | None:
@@ -68,15 +63,7 @@ def inputs_fingerprint(schema: PackageSchema, content: Path, chapter_keys: list[
     if repo_top is not None:
         add("mailmap", _read(repo_top / ".mailmap"))
     add("flags", json.dumps(flags, sort_keys=True))
-    add("python", f"{sys.version} {platform.machine()}")
-    for name in LIBRARIES:
-        try:
-            add(name, metadata.version(name))
-        except metadata.PackageNotFoundError:
-            add(name, "")
-    for path in sorted(_SOURCE.rglob("*")):
-        if path.is_file() and "__pycache__" not in path.parts:
-            add(path.relative_to(_SOURCE).as_posix(), path.read_bytes())
+    add("code", code_digest())
     return digest.hexdigest()
 
 
@@ -100,6 +87,50 @@ def up_to_date(cache: Path | None, out: Path, fingerprint: str) -> dict | None:
     except (OSError, ValueError, KeyError, TypeError):
         pass
     return None
+
+
+def last_build(cache: Path | None, out: Path) -> dict | None:
+    """The record of the last build into `out`, whatever its inputs; None without one."""
+    if cache is None:
+        return None
+    try:
+        record = json.loads(_record_path(cache, out).read_text(encoding="utf-8"))
+        return record if isinstance(record, dict) else None
+    except (OSError, ValueError):
+        return None
+
+
+def proven_tables(record: dict | None) -> dict[str, int]:
+    """{key: rows} of the tables the build of `record` found sound, by their own and their
+    whole keys (check/validate.py's table_keys): a table with the same key now holds the same
+    bytes, checked by the same code."""
+    try:
+        return {key: rows for own, whole, rows in record["verdicts"].values()
+                for key in (own, whole) if isinstance(key, str) and isinstance(rows, int)}
+    except (KeyError, TypeError, AttributeError, ValueError):
+        return {}
+
+
+def table_code(schema: PackageSchema) -> str:
+    """What a table's files depend on besides its rows: the code, libraries and schema."""
+    return hashlib.sha256(f"{code_digest()}\0{json.dumps(schema.descriptor, sort_keys=True)}"
+                          .encode("utf-8")).hexdigest()
+
+
+def reusable_tables(record: dict | None, out: Path, code: str) -> dict[str, str]:
+    """table -> the name of its rows (package/rowcache.py's rows_id), for each table whose
+    files the build of `record` wrote into `out` with `code`, and which are still as it left
+    them."""
+    try:
+        if record is None or record.get("code") != code:
+            return {}
+        files, tables = record["files"], record["tables"]
+        states = file_states(target_of(out))
+        return {name: rows for name, rows in tables.items() if isinstance(rows, str) and all(
+            (path := f"{DATA_DIR}/{name}.{kind}") in files and states.get(path) == files[path]
+            for kind in ("csv", "parquet"))}
+    except (OSError, KeyError, TypeError, AttributeError):
+        return {}
 
 
 def record_build(cache: Path | None, out: Path, record: dict) -> None:

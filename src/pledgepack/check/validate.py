@@ -16,6 +16,7 @@ to `pledgepack validate` and to releases.
 """
 from __future__ import annotations
 
+import hashlib
 import json
 import sys
 import time
@@ -32,9 +33,10 @@ from ..package.descriptor import DESCRIPTOR, is_old_parquet, parquet_files, sha2
 # Below this many CSV bytes, worker processes cost more than they save.
 PARALLEL_MIN_BYTES = 4 << 20
 LIMIT_ERRORS = 100
-# (descriptor, folder, declared, parquet) -> {"descriptor": descriptor_findings(descriptor,
-# folder), "parquet": parquet_findings(declared, parquet)}, found elsewhere
-Checks = Callable[[dict, Path, dict, dict], dict]
+# (descriptor, folder, declared, parquet, skip, keys_only) -> {"descriptor":
+# descriptor_findings(descriptor, folder), "parquet": parquet_findings(declared, parquet, skip,
+# keys_only)}, found elsewhere
+Checks = Callable[[dict, Path, dict, dict, list, list], dict]
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,6 +70,14 @@ class Report:
     # frictionless run took, in whichever process ran it.
     timings: dict[str, float] = field(default_factory=dict)
     csv_rows: bool = True
+    # table -> [own key, whole key, rows] of each table found sound: the keys name what its
+    # own checks and all of its checks read (see table_keys); a later validation may take
+    # them as proven.
+    verdicts: dict[str, list] = field(default_factory=dict)
+    # the tables whose checks were not run again, being proven; and those whose own checks
+    # were not, only those of their foreign keys
+    proven: list[str] = field(default_factory=list)
+    keys_only: list[str] = field(default_factory=list)
 
     @property
     def valid(self) -> bool:
@@ -114,7 +124,8 @@ def _frictionless_csv(descriptor: dict, basepath: str) -> list[dict]:
 
 
 def validate_package(folder: Path | str, *, jobs: int = 2, csv_rows: bool = True,
-                     rehash: bool = True, checks: Checks | None = None) -> Report:
+                     rehash: bool = True, checks: Checks | None = None,
+                     proven: dict[str, int] | None = None) -> Report:
     """Every check on the package in `folder`; `csv_rows=False` leaves out the frictionless
     pass over the CSV rows (see the module's docstring for why that still proves them).
     `rehash=False` is for the build, whose descriptor took each file's hash from the file
@@ -122,7 +133,16 @@ def validate_package(folder: Path | str, *, jobs: int = 2, csv_rows: bool = True
     sized, but not read a second time. `checks` runs the descriptor's check and the Parquet
     checks elsewhere (in the build, its database's child, which reads the same files and has
     imported frictionless and DuckDB while the build made its tables): this process then
-    imports neither, nor holds DuckDB's memory."""
+    imports neither, nor holds DuckDB's memory.
+
+    `proven` ({key: rows}, from the `verdicts` of an earlier report) is for the build too: a
+    table whose whole key (table_keys) is there is not checked again, nor its CSV compared;
+    one whose own key is there has only its foreign keys checked. The own key names its files
+    by their hashes in this descriptor, what the descriptor declares of them, and the code and
+    libraries that check; the whole key adds the files of the tables its foreign keys point
+    to. The checks would read the same bytes the same way and find what they found before.
+    Only with `rehash=False`, where the hashes are the files' own (the build's); the
+    descriptor itself is always checked."""
     started = time.perf_counter()
     folder = Path(folder)
     if folder.name == DESCRIPTOR and folder.is_file():
@@ -161,7 +181,7 @@ def validate_package(folder: Path | str, *, jobs: int = 2, csv_rows: bool = True
         failure = None
         try:
             _check_data(folder, descriptor, data, jobs, csv_rows, clock, threads, rehash,
-                        checks, answer)
+                        checks, answer, None if rehash or csv_rows else proven)
         except _read_errors() as exc:
             data.problems.append(Problem("data", None, f"a data file cannot be read: {exc}"))
         except Exception as exc:  # noqa: BLE001 - raised again below if the descriptor is sound
@@ -180,6 +200,9 @@ def validate_package(folder: Path | str, *, jobs: int = 2, csv_rows: bool = True
                                            "not declared as Data Package v2 ($schema)"))
         report.problems.extend(data.problems)
         report.resources = data.resources
+        report.proven, report.keys_only = data.proven, data.keys_only
+        if not report.problems:
+            report.verdicts = data.verdicts
     report.seconds = time.perf_counter() - started
     return report
 
@@ -203,11 +226,39 @@ def _read_errors() -> tuple[type[BaseException], ...]:
     return (OSError, ArrowException) + ((duckdb.Error,) if duckdb else ())
 
 
+def table_keys(descriptor: dict) -> dict[str, tuple[str, str]]:
+    """table -> (own key, whole key), what its own checks and all its checks read: its CSV
+    resource and Parquet file as the descriptor declares them (with their hashes and sizes)
+    and the code and libraries that check them; and for the whole key, the Parquet files of
+    the tables its foreign keys point to."""
+    from ..fingerprint import code_digest
+
+    resources = {r.get("name"): r for r in descriptor.get("resources", [])
+                 if isinstance(r, dict) and not is_old_parquet(r)}
+    declared = parquet_files(descriptor)
+    keys = {}
+    for table, parquet in declared.items():
+        schema = parquet.get("schema") if isinstance(parquet.get("schema"), dict) else {}
+        pointed = sorted({fk.get("reference", {}).get("resource") for fk in
+                          schema.get("foreignKeys", []) if isinstance(fk, dict)} - {None, table},
+                         key=str)
+        own = _digest([code_digest(), resources.get(table), parquet])
+        keys[table] = (own, _digest([own, [[name, declared.get(name)] for name in pointed]]))
+    return keys
+
+
+def _digest(value) -> str:
+    return hashlib.sha256(json.dumps(value, sort_keys=True, default=str)
+                          .encode("utf-8")).hexdigest()
+
+
 def _check_data(folder: Path, descriptor: dict, report: Report, jobs: int, csv_rows: bool,
                 clock, threads: ThreadPoolExecutor, rehash: bool = True,
-                checks: Checks | None = None, answer: dict | None = None) -> None:
+                checks: Checks | None = None, answer: dict | None = None,
+                proven: dict[str, int] | None = None) -> None:
     """The checks of the data; with `checks`, the descriptor's and the Parquet checks are
-    asked of it, and its answer is kept in `answer`."""
+    asked of it, and its answer is kept in `answer`. The tables `proven` holds the keys of
+    are not checked again."""
     problem = report.problems.append
     resources = [r for r in descriptor.get("resources", [])
                  if isinstance(r, dict) and not is_old_parquet(r)]
@@ -222,8 +273,13 @@ def _check_data(folder: Path, descriptor: dict, report: Report, jobs: int, csv_r
     csv_resources = [r for r in resources if r.get("format") == "csv" and r["name"] in files
                      and csv_rows]
     parquet = {t: files[labels[t]] for t in declared if labels[t] in files}
-    asked = (threads.submit(checks, descriptor, folder, declared, parquet) if checks
-             else None)
+    keys = table_keys(descriptor)
+    proven = proven if proven and not report.problems else {}
+    known = {t: proven[keys[t][1]] for t in parquet if keys[t][1] in proven}
+    report.proven = sorted(known)
+    report.keys_only = sorted(t for t in parquet if t not in known and keys[t][0] in proven)
+    asked = (threads.submit(checks, descriptor, folder, declared, parquet, report.proven,
+                            report.keys_only) if checks else None)
     csv_bytes = sum(files[r["name"]].stat().st_size for r in csv_resources)
     pool = None
     if jobs > 1 and csv_bytes >= PARALLEL_MIN_BYTES:
@@ -237,12 +293,19 @@ def _check_data(folder: Path, descriptor: dict, report: Report, jobs: int, csv_r
             if pool:
                 pending[resource["name"]] = pool.submit(_frictionless_csv, resource, str(folder))
         # Both read the same Parquet files, in C++ that lets go of the GIL: side by side.
+        same = set(known) | set(report.keys_only)  # the CSV is compared by the own checks
         compared = threads.submit(_timed, clock, "csv-parquet", _compare_csv_parquet,
-                                  resources, files, labels, parquet)
+                                  [r for r in resources if r.get("name") not in same], files,
+                                  labels, parquet)
         with clock("parquet"):
             if asked is not None:
                 answer.update(asked.result())
-            _check_parquet(declared, labels, parquet, report, answer.get("parquet"))
+            _check_parquet(declared, labels, parquet, report, answer.get("parquet"), known,
+                           report.keys_only)
+        for table in parquet:
+            rows = report.resources[labels[table]]["rows"]
+            if rows is not None:
+                report.verdicts[table] = [*keys[table], rows]
         report.problems.extend(compared.result())
         with clock("frictionless wait"):
             for resource in csv_resources:
@@ -315,11 +378,14 @@ def _check_files(folder: Path, resources: list[dict], report: Report,
     return files
 
 
-def parquet_findings(declared: dict[str, dict], parquet: dict[str, Path]) -> dict[str, dict]:
+def parquet_findings(declared: dict[str, dict], parquet: dict[str, Path],
+                     skip: list[str] = (), keys_only: list[str] = ()) -> dict[str, dict]:
     """Each table's Parquet file in `parquet` against the schema its `parquet` property in
     `declared` gives: {table: {"problems": [{check, field, message}], "rows": count or None}}.
-    Foreign keys name tables, and are checked against their Parquet files. The build runs
-    this in its database's child (query/views.py), `pledgepack validate` here."""
+    Foreign keys name tables, and are checked against their Parquet files. The tables in
+    `skip` are not checked, those in `keys_only` for their foreign keys alone (the build's
+    proven ones). The build runs this in its database's child (query/views.py), `pledgepack
+    validate` here."""
     import duckdb
 
     from .sqlchecks import check_parquet
@@ -328,6 +394,8 @@ def parquet_findings(declared: dict[str, dict], parquet: dict[str, Path]) -> dic
     con = duckdb.connect()
     try:
         for table, path in parquet.items():
+            if table in skip:
+                continue
             schema = declared[table].get("schema")
             if not isinstance(schema, dict):
                 findings[table] = {"problems": [{
@@ -335,7 +403,7 @@ def parquet_findings(declared: dict[str, dict], parquet: dict[str, Path]) -> dic
                     "message": "declares no schema for the Parquet rows"}], "rows": None}
                 continue
             try:
-                found = check_parquet(con, table, path, schema, parquet)
+                found = check_parquet(con, table, path, schema, parquet, table in keys_only)
             except duckdb.Error as exc:
                 found = [{"check": "parquet", "field": None,
                           "message": f"cannot be read as Parquet: {exc}"}]
@@ -349,12 +417,17 @@ def parquet_findings(declared: dict[str, dict], parquet: dict[str, Path]) -> dic
 
 def _check_parquet(declared: dict[str, dict], labels: dict[str, str],
                    parquet: dict[str, Path], report: Report,
-                   findings: dict | None = None) -> None:
+                   findings: dict | None = None, known: dict[str, int] | None = None,
+                   keys_only: list[str] = ()) -> None:
     """The findings of parquet_findings (or those given, found elsewhere), each under its
-    file's label."""
+    file's label; the rows of the tables in `known` as given."""
+    known = known or {}
     if findings is None:
-        findings = parquet_findings(declared, parquet)
+        findings = parquet_findings(declared, parquet, sorted(known), keys_only)
     for table in parquet:
+        if table in known:
+            report.resources[labels[table]]["rows"] = known[table]
+            continue
         label, found = labels[table], findings[table]
         for item in found["problems"]:
             report.problems.append(Problem(item["check"], label, item["message"],

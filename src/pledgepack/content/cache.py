@@ -9,7 +9,8 @@ Each content folder has a folder of its own in the cache, holding one pack: the 
 last build used, in one file, written beside its place and renamed over it, so that two builds
 at once or a killed build never leave half a pack (the last one renamed wins, and either is
 whole). A pack that cannot be read back whole is ignored and every chapter parsed again. After
-a build, the pack holds that build's entries and no others.
+a build, the pack holds that build's entries and no others, but for the chapters whose rows the
+build took from those the last build kept (package/rowcache.py): those need no entry.
 
 Entries are stored with `marshal` (plain tuples of text, numbers and None): on the results of
 100k statements it loads as fast as pickle and twice as fast as JSON, and unlike pickle,
@@ -23,7 +24,7 @@ import os
 import shutil
 import tempfile
 import time
-from dataclasses import fields
+from dataclasses import dataclass, fields
 from importlib import metadata
 from pathlib import Path
 
@@ -37,12 +38,29 @@ SUFFIX = ".chapter"
 # All entries of a content folder in one file: a file per chapter cost a build at 100k
 # statements almost two seconds of file system time (1,000 files made, written and renamed).
 PACK = "chapters" + SUFFIX
+# and the rows the chapters gave the last build (package/rowcache.py)
+ROWS = "rows.arrow"
+KEEP = (PACK, ROWS)
 STALE_SECONDS = 30 * 86400
 WRITING_SECONDS = 3600
 _HERE = Path(__file__).resolve().parent
 READERS = ("PyYAML", "yaml-rs", "python-frontmatter", "markdown-it-py")
 _FIELDS = tuple(f.name for f in fields(ChapterResult))
 _PATH, _DIAGNOSTICS = _FIELDS.index("path"), _FIELDS.index("diagnostics")
+
+
+@dataclass(frozen=True, slots=True)
+class CachedChapter:
+    """What one chapter gave a build, without its rows: how many it gave each table of
+    package/rowcache.py (sections, statements, reports, recorded) and, for rows kept there,
+    where they start in its tables (None: rows of this build); and what it said."""
+
+    key: str
+    counts: tuple[int, ...]
+    offsets: tuple[int, ...] | None
+    unpublished: bool
+    ok: bool
+    diagnostics: tuple[tuple, ...]
 
 
 def _reader_digest() -> bytes:
@@ -80,6 +98,7 @@ class ChapterCache:
         self._kept: dict[str, bytes] = {}
         self._changed = False
         self._looked = False
+        self._elsewhere: set[str] = set()
 
     def key(self, raw: bytes, task: tuple) -> str:
         """The key of a chapter read from `raw` with the arguments `task` (after the bytes)."""
@@ -100,6 +119,12 @@ class ChapterCache:
             self.hits += 1
             self._kept[key] = data
         return result
+
+    def elsewhere(self, key: str) -> None:
+        """The result of `key` comes from the rows the last build kept (package/rowcache.py):
+        the pack need not keep it."""
+        self._looked = True
+        self._elsewhere.add(key)
 
     def holds_most(self, keys: list[str]) -> bool:
         """Whether the cache holds an entry for more than half of `keys`."""
@@ -145,7 +170,8 @@ class ChapterCache:
     def _save(self) -> None:
         if self.folder is None or not self._looked:
             return  # no chapter was looked up: a build found up to date, or one that failed
-        kept = {key: self._kept[key] for key in self.used if key in self._kept}
+        kept = {key: self._kept[key] for key in self.used
+                if key in self._kept and key not in self._elsewhere}
         if not self._changed and len(kept) == len(self._entries()):
             self._sweep()
             return
@@ -179,7 +205,7 @@ class ChapterCache:
             path = self.folder / name
             try:
                 # Another build may be writing this one right now.
-                if name == PACK or (name.startswith(".new-") and path.stat().st_mtime > young):
+                if name in KEEP or (name.startswith(".new-") and path.stat().st_mtime > young):
                     continue
             except OSError:
                 continue

@@ -14,7 +14,7 @@ from pathlib import Path
 from ..errors import ERROR, WARNING, ContentError, Diagnostic
 from ..model import Content, Document, Recorded, Report, Section, Statement
 from ..schema import LIST_DELIMITER, PackageSchema
-from .cache import ChapterCache, decode_entry, encode_entry
+from .cache import CachedChapter, ChapterCache, decode_entry, encode_entry
 from .chapter import ChapterResult, parse_chapter
 from .metadata import read_metadata
 from .yamltext import (
@@ -117,16 +117,20 @@ class _Reader:
         return sources
 
     def _chapter_files(self, folder: Path) -> list[Path]:
+        """The chapters of `folder`, which lies inside the content folder."""
         files, stems = [], {}
         for path in sorted(folder.iterdir()):
             if path.suffix != ".md" or hidden(path):
                 continue
-            if path.is_symlink() and not path.exists():
+            link = path.is_symlink()
+            if link and not path.exists():
                 self.add(self.display(path), None, ERROR,
                          f"symbolic link to {os.readlink(path)}, which does not exist",
                          "point the link at an existing chapter, or remove it")
                 continue
-            if not self.inside(path):
+            # `folder` is inside the content folder (discover checks it), and so is an entry
+            # of it that is not a link: only links are resolved.
+            if link and not self.inside(path):
                 continue
             if not path.is_file():
                 self.add(self.display(path), None, WARNING, "not a file, so not a chapter",
@@ -275,11 +279,13 @@ class UpToDate(Exception):
 
 
 def _read_all(tasks: list[tuple], jobs: int, progress: Progress | None,
-              cache: ChapterCache, precheck: Callable | None = None) -> list[ChapterResult]:
+              cache: ChapterCache, precheck: Callable | None = None,
+              rows: Callable | None = None):
     """Each chapter's result: from the cache when its bytes were read before, else parsed from
     the very bytes its key was made of (a file edited meanwhile cannot mix two versions).
     `precheck`, given every chapter's key before any is looked up, may end the reading by
-    returning something other than None (raised as UpToDate)."""
+    returning something other than None (raised as UpToDate). Returns the results, the keys and
+    the rows `rows()` gave; a chapter whose rows those hold is a CachedChapter, not decoded."""
     total = len(tasks)
     if jobs > 1 and total >= PARALLEL_MIN_FILES:
         from ..workers import warm_up
@@ -292,8 +298,14 @@ def _read_all(tasks: list[tuple], jobs: int, progress: Progress | None,
         found = precheck(keys)
         if found is not None:
             raise UpToDate(found)
+    cached = rows() if rows is not None else None
     todo: list[tuple[int, str, tuple]] = []
     for n, ((raw, task), key) in enumerate(zip(read, keys)):
+        kept = cached.chapters.get(key) if cached is not None else None
+        if kept is not None:
+            cache.elsewhere(key)
+            results[n] = kept
+            continue
         results[n] = cache.get(key)
         if results[n] is None:
             todo.append((n, key, (raw, *task)))
@@ -309,7 +321,7 @@ def _read_all(tasks: list[tuple], jobs: int, progress: Progress | None,
         results[n] = result
     if progress and done == total:
         progress("parse", total, total)
-    return results
+    return results, keys, cached
 
 
 def _parse_all(jobs_in: list[tuple[str, tuple]], jobs: int, progress: Progress | None,
@@ -367,10 +379,12 @@ def scan_content(root: Path | str, schema: PackageSchema, *, include_unpublished
                  document_id: str | None = None, document_title: str | None = None,
                  jobs: int = 1, progress: Progress | None = None,
                  cache: ChapterCache | None = None,
-                 precheck: Callable | None = None) -> Content:
+                 precheck: Callable | None = None, rows: Callable | None = None) -> Content:
     """Read every document under `root`, collecting every problem in `diagnostics` (sorted by
     place) instead of raising; chapters with errors contribute no rows. With `cache`, chapters
-    read before come from it and new ones go into it."""
+    read before come from it and new ones go into it. `rows`, called once the chapters' keys
+    are known, may give the rows the last build kept (package/rowcache.py): the chapters it
+    holds are then not decoded, and the Content says where their rows are (layout, cached)."""
     reader = _Reader(Path(root), schema)
     sources = reader.discover(document_id)
     if document_title and len(sources) > 1:
@@ -389,31 +403,19 @@ def scan_content(root: Path | str, schema: PackageSchema, *, include_unpublished
         cache = ChapterCache(None, reader.root, statuses, measures)
     if any(d.severity == ERROR for d in reader.diagnostics):
         precheck = None  # the folder has an error of its own, which this reading must report
-    results = _read_all(tasks, jobs, progress, cache, precheck)
-    sections, statements, reports, recorded = [], [], [], []
-    first_use: dict[tuple[str, str], tuple[ChapterResult, int | None]] = {}
-    for result in results:
-        # A chapter left out of the package cannot break it: its errors are warnings, until
-        # --include-unpublished (or lint) takes it in.
-        left_out = result.unpublished and not include_unpublished
-        reader.diagnostics.extend(map(_unpublished, result.diagnostics) if left_out
-                                  else result.diagnostics)
-        if not result.ok or left_out:
-            continue
-        for row in result.statements:
-            key = (row[1], row[3])
-            if key in first_use:
-                other, other_line = first_use[key]
-                reader.add(result.display, _id_line(result, row[3], row[13]), ERROR,
-                           f"duplicate id {row[3]!r}: also used at {other.display}:"
-                           f"{_id_line(other, row[3], other_line)}",
-                           "ids must be unique within a document; rename one of them")
-            else:
-                first_use[key] = (result, row[13])
-        sections.append(Section._make(result.section))
-        statements.extend(map(Statement._make, result.statements))
-        reports.extend(map(Report._make, result.reports))
-        recorded.extend(map(Recorded._make, result.recorded))
+    results, keys, cached = _read_all(tasks, jobs, progress, cache, precheck, rows)
+    said = list(reader.diagnostics)
+    gathered = _gather(reader, results, keys, include_unpublished)
+    if cached is not None and gathered[1]:
+        if cached.collides(gathered[4], [s.statement_id for s in gathered[1]]):
+            # An id of a chapter read now is also one of a chapter whose rows were kept: read
+            # every chapter, so that the error names both places as it always does.
+            reader.diagnostics[:] = said
+            results = [_whole(result, task, cache) for result, task in zip(results, tasks)]
+            gathered, cached = _gather(reader, results, keys, include_unpublished), None
+    sections, statements, reports, recorded, layout = gathered
+    if not any(chapter.offsets is not None for chapter in layout):
+        cached = None
     package: dict = {}
     if reader.root.is_dir():
         package, problems = read_metadata(reader.root, str(reader.root))
@@ -421,4 +423,52 @@ def scan_content(root: Path | str, schema: PackageSchema, *, include_unpublished
     diagnostics = sorted(reader.diagnostics, key=Diagnostic.sort_key)
     return Content(documents=tuple(documents), sections=tuple(sections),
                    statements=tuple(statements), reports=tuple(reports),
-                   diagnostics=tuple(diagnostics), recorded=tuple(recorded), package=package)
+                   diagnostics=tuple(diagnostics), recorded=tuple(recorded), package=package,
+                   layout=tuple(layout), cached=cached)
+
+
+def _gather(reader: _Reader, results: list, keys: list[str], include_unpublished: bool):
+    """The rows of the chapters read now, and each chapter's counts, in order; their
+    diagnostics go to `reader`. A chapter whose rows were kept (a CachedChapter) gives its
+    counts and diagnostics only."""
+    sections, statements, reports, recorded, layout = [], [], [], [], []
+    first_use: dict[tuple[str, str], tuple[ChapterResult, int | None]] = {}
+    for key, result in zip(keys, results):
+        # A chapter left out of the package cannot break it: its errors are warnings, until
+        # --include-unpublished (or lint) takes it in.
+        left_out = result.unpublished and not include_unpublished
+        diagnostics = ([Diagnostic(*d) for d in result.diagnostics]
+                       if isinstance(result, CachedChapter) else result.diagnostics)
+        reader.diagnostics.extend(map(_unpublished, diagnostics) if left_out else diagnostics)
+        if isinstance(result, CachedChapter):
+            layout.append(result)
+            continue
+        counts = (0, 0, 0, 0)
+        if result.ok and not left_out:
+            for row in result.statements:
+                id_key = (row[1], row[3])
+                if id_key in first_use:
+                    other, other_line = first_use[id_key]
+                    reader.add(result.display, _id_line(result, row[3], row[13]), ERROR,
+                               f"duplicate id {row[3]!r}: also used at {other.display}:"
+                               f"{_id_line(other, row[3], other_line)}",
+                               "ids must be unique within a document; rename one of them")
+                else:
+                    first_use[id_key] = (result, row[13])
+            sections.append(Section._make(result.section))
+            statements.extend(map(Statement._make, result.statements))
+            reports.extend(map(Report._make, result.reports))
+            recorded.extend(map(Recorded._make, result.recorded))
+            counts = (1, len(result.statements), len(result.reports), len(result.recorded))
+        layout.append(CachedChapter(key, counts, None, result.unpublished, result.ok,
+                                    tuple((d.path, d.line, d.severity, d.message, d.hint, d.col)
+                                          for d in result.diagnostics)))
+    return sections, statements, reports, recorded, layout
+
+
+def _whole(result, task: tuple, cache: ChapterCache) -> ChapterResult:
+    """A chapter's whole result, where only its counts were looked up."""
+    if not isinstance(result, CachedChapter):
+        return result
+    whole = cache.get(result.key)
+    return whole if whole is not None else _read_task((task[0].read_bytes(), *task))

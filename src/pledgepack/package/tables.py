@@ -2,12 +2,14 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import NamedTuple
 
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from ..model import Content, StatusChange
+from ..model import Content, Recorded, StatusChange
 from ..schema import PackageSchema
+from . import rowcache
 
 
 def _column(values, field: pa.Field) -> pa.Array:
@@ -20,7 +22,16 @@ def to_table(schema: PackageSchema, name: str, rows: list,
              derived: dict | None = None) -> pa.Table:
     """Rows (named tuples, or dicts) as a table in schema column order, sorted by primary key.
     `derived` maps a column the rows do not carry to a function of the other columns."""
-    arrow = schema.arrow_schema(name)
+    return sort_table(schema, name, unsorted_table(schema.arrow_schema(name), rows, derived))
+
+
+def sort_table(schema: PackageSchema, name: str, table: pa.Table) -> pa.Table:
+    key = schema.primary_key(name)
+    return table.sort_by([(k, "ascending") for k in key]) if key and len(table) > 1 else table
+
+
+def unsorted_table(arrow: pa.Schema, rows: list, derived: dict | None = None) -> pa.Table:
+    """The rows as a table of `arrow`'s columns, in their order."""
     if rows and isinstance(rows[0], dict):
         columns = {f.name: [r.get(f.name) for r in rows] for f in arrow}
     elif rows:
@@ -29,9 +40,26 @@ def to_table(schema: PackageSchema, name: str, rows: list,
         columns = {f.name: [] for f in arrow}
     for column, make in (derived or {}).items():
         columns[column] = make(columns) if rows else []
-    table = pa.Table.from_arrays([_column(columns[f.name], f) for f in arrow], schema=arrow)
-    key = schema.primary_key(name)
-    return table.sort_by([(k, "ascending") for k in key]) if key and len(table) > 1 else table
+    return pa.Table.from_arrays([_column(columns[f.name], f) for f in arrow], schema=arrow)
+
+
+def chapter_rows(schema: PackageSchema, content: Content, name: str) -> pa.Table:
+    """Table `name` of rowcache.TABLES before its sort: every chapter's rows in the chapters'
+    order, the rows read now and, in a rebuild, those the last build kept (content.cached)."""
+    arrow = rowcache.table_schemas(schema)[name]
+    rows = {"sections": content.sections, "statements": content.statements,
+            "reports": content.reports, "recorded": content.recorded}[name]
+    derived = ({"reviewed": lambda c: [d is not None for d in c["last_update"]]}
+               if name == "statements" else None)
+    fresh = unsorted_table(arrow, list(rows), derived)
+    if content.cached is None:
+        return fresh
+    pieces = rowcache.pieces(content.layout, name, fresh, content.cached.tables[name])
+    if not pieces:
+        return fresh
+    # One piece per column, as a table made from the rows at once has.
+    return pa.concat_tables([source.slice(start, count)
+                             for source, start, count in pieces]).combine_chunks()
 
 
 def snapshot_history(schema: PackageSchema, statements: pa.Table) -> pa.Table:
@@ -55,25 +83,83 @@ def snapshot_history(schema: PackageSchema, statements: pa.Table) -> pa.Table:
     return pa.Table.from_arrays(columns, schema=arrow)
 
 
+class Reused(NamedTuple):
+    """A table whose files are at hand already (see build_tables): how many rows it has."""
+
+    num_rows: int
+
+
 def build_tables(schema: PackageSchema, content: Content,
                  history: list[StatusChange] | None = None,
-                 ready: Callable[[str, pa.Table], None] | None = None) -> dict[str, pa.Table]:
+                 ready: Callable[[str, pa.Table | Reused, str | None], None] | None = None,
+                 keep: Callable[[dict[str, pa.Table]], None] | None = None,
+                 identify: Callable[[str, pa.Table], str] | None = None,
+                 reusable: Callable[[str, str], bool] | None = None
+                 ) -> dict[str, pa.Table | Reused]:
     """Every table of the package, in the descriptor's resource order, each handed to `ready`
-    as soon as it is made. Without a history the status_history table holds one snapshot row
-    per statement."""
-    tables: dict[str, pa.Table] = {}
+    as soon as it is made, with the name of its rows where `identify` gives one. Without a
+    history the status_history table holds one snapshot row per statement.
 
-    def made(name: str, table: pa.Table) -> None:
-        tables[name] = table
+    `keep` is given the chapters' rows before the sort (see chapter_rows), for the next build;
+    `identify` names each of those tables' rows. A table whose rows' name `reusable` says has
+    its files at hand is neither sorted nor made: it is a Reused."""
+    tables: dict[str, pa.Table | Reused] = {}
+    ids: dict[str, str] = {}
+
+    def made(name: str, make: Callable[[], pa.Table], rows: int | None = None) -> None:
+        rows_id = ids.get(name)
+        if rows is not None and rows_id is not None and reusable is not None \
+                and reusable(name, rows_id):
+            tables[name] = Reused(rows)
+        else:
+            tables[name] = make()
         if ready:
-            ready(name, table)
+            ready(name, tables[name], rows_id)
 
-    made("documents", to_table(schema, "documents", list(content.documents)))
-    made("sections", to_table(schema, "sections", list(content.sections)))
-    made("statements", to_table(schema, "statements", list(content.statements),
-                                {"reviewed": lambda c: [d is not None for d in c["last_update"]]}))
-    made("reports", to_table(schema, "reports", list(content.reports)))
-    made("statuses", to_table(schema, "statuses", schema.inline_data("statuses")))
-    made("status_history", to_table(schema, "status_history", history) if history is not None
-         else snapshot_history(schema, tables["statements"]))
+    made("documents", lambda: to_table(schema, "documents", list(content.documents)))
+    unsorted = {}
+    for name in ("sections", "statements", "reports"):
+        unsorted[name] = rows = chapter_rows(schema, content, name)
+        if identify is not None:
+            ids[name] = identify(name, rows)
+        made(name, lambda: sort_table(schema, name, rows), len(rows))
+    if keep is not None:
+        unsorted["recorded"] = chapter_rows(schema, content, "recorded")
+        keep(unsorted)
+    made("statuses", lambda: to_table(schema, "statuses", schema.inline_data("statuses")))
+    if history is not None:
+        made("status_history", lambda: to_table(schema, "status_history", history))
+    else:
+        statements = tables["statements"]
+        if "statements" in ids:
+            ids["status_history"] = "snapshot " + ids["statements"]  # made of the statements
+        made("status_history", lambda: snapshot_history(schema, sort_table(
+            schema, "statements", unsorted["statements"]) if isinstance(statements, Reused)
+            else statements), len(unsorted["statements"]))
     return {name: tables[name] for name in schema.table_names}
+
+
+class _Current(NamedTuple):
+    """What the history reads of a statement as the content has it now."""
+
+    statement_id: str
+    status: str
+    last_update: str | None
+
+
+# The statements' columns the history reads, and so what the kept rows must hold.
+HISTORY_COLUMNS = _Current._fields
+
+
+def for_history(schema: PackageSchema, content: Content) -> Content:
+    """`content` with every chapter's statements (their HISTORY_COLUMNS) and history entries,
+    for history/timeline.py's merge_history, where some chapters' rows are kept rows."""
+    if content.cached is None:
+        return content
+    statements = chapter_rows(schema, content, "statements")
+    columns = [statements.column(name) for name in HISTORY_COLUMNS]
+    columns[2] = columns[2].cast(pa.string())  # the model's dates are ISO text
+    recorded = chapter_rows(schema, content, "recorded").to_pylist()
+    return content._replace(
+        statements=tuple(map(_Current._make, zip(*(c.to_pylist() for c in columns)))),
+        recorded=tuple(Recorded(**row) for row in recorded), cached=None)

@@ -6,6 +6,8 @@ empty, lists joined by the field's delimiter, datetimes as ISO 8601 in UTC.
 """
 from __future__ import annotations
 
+import os
+import shutil
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -41,6 +43,13 @@ def write_parquet(table: pa.Table, path: Path) -> None:
     pq.write_table(table, path, compression="zstd")
 
 
+def _link_or_copy(source: Path, target: Path) -> None:
+    try:
+        os.link(source, target)
+    except OSError:
+        shutil.copyfile(source, target)
+
+
 class TableWriter:
     """Writes each table as data/<name>.csv and data/<name>.parquet as soon as it is handed
     over, on threads: Arrow's writers let go of the GIL, so a table is written while the next
@@ -68,6 +77,16 @@ class TableWriter:
         # the Parquet file first: it is the slower of the two to write
         self._pending += [self._threads.submit(self._parquet, name, table),
                           self._threads.submit(write_csv, table, self.paths[name]["csv"])]
+
+    def adopt(self, name: str, folder: Path) -> None:
+        """Take the files of table `name` from the package in `folder` (they hold these rows,
+        written by this code), as links where the file system has them."""
+        self.paths[name] = {"csv": self.data / f"{name}.csv",
+                            "parquet": self.data / f"{name}.parquet"}
+        for kind in ("parquet", "csv"):
+            _link_or_copy(folder / DATA_DIR / f"{name}.{kind}", self.paths[name][kind])
+        if self.parquet_done:
+            self.parquet_done(name, self.paths[name]["parquet"])
 
     def _parquet(self, name: str, table: pa.Table) -> None:
         write_parquet(table, self.paths[name]["parquet"])

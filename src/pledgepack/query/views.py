@@ -188,11 +188,12 @@ class DatabaseWriter:
                 pass
 
     def check(self, descriptor: dict, folder: Path, declared: dict,
-              parquet: dict[str, Path]) -> dict:
+              parquet: dict[str, Path], skip: list[str] = (), keys_only: list[str] = ()) -> dict:
         """{"descriptor": descriptor_findings(descriptor, folder), "parquet":
-        parquet_findings(declared, parquet)}, found by the child."""
+        parquet_findings(declared, parquet, skip, keys_only)}, found by the child."""
         self._say({"checks": {"descriptor": descriptor, "folder": str(folder),
-                              "declared": declared,
+                              "declared": declared, "skip": list(skip),
+                              "keys_only": list(keys_only),
                               "parquet": {name: str(p) for name, p in parquet.items()}}})
         self._end_input()
         answer = self._proc.stdout.readline()
@@ -300,10 +301,17 @@ _WARM_UP = {"$schema": "https://datapackage.org/profiles/2.0/datapackage.json", 
 
 def _child(stdin, stdout) -> None:
     """The child's work: the database on a thread of its own (DuckDB lets go of the GIL),
-    each table as soon as its file comes, and meanwhile the checks when they are asked for."""
-    from ..check.validate import descriptor_findings, parquet_findings
+    each table as soon as its file comes, and meanwhile the checks when they are asked for.
+    frictionless is imported, and its first check paid for, on a thread of its own from the
+    start: in a rebuild the job and the tables come before that would be done."""
 
-    descriptor_findings(_WARM_UP, ".")
+    def warm_up() -> None:
+        from ..check.validate import descriptor_findings
+
+        descriptor_findings(_WARM_UP, ".")
+
+    warming = threading.Thread(target=warm_up, daemon=True)
+    warming.start()
     job = json.loads(stdin.readline())
     arriving = _Arriving()
     failed: list[BaseException] = []
@@ -322,11 +330,15 @@ def _child(stdin, stdout) -> None:
             if "table" in message:
                 arriving.add(message["table"], Path(message["parquet"]))
             elif "checks" in message:
+                warming.join()
+                from ..check.validate import descriptor_findings, parquet_findings
+
                 checks = message["checks"]
                 findings = {
                     "descriptor": descriptor_findings(checks["descriptor"], checks["folder"]),
                     "parquet": parquet_findings(checks["declared"], {
-                        name: Path(p) for name, p in checks["parquet"].items()})}
+                        name: Path(p) for name, p in checks["parquet"].items()},
+                        checks["skip"], checks["keys_only"])}
                 stdout.write(json.dumps(findings) + "\n")
                 stdout.flush()
     finally:
@@ -342,6 +354,5 @@ if __name__ == "__main__":
     die_with_parent(int(sys.argv[1]))
     # imported before the job comes, while the build goes on
     import duckdb  # noqa: F401
-    import frictionless  # noqa: F401
 
     _child(sys.stdin, sys.stdout)

@@ -1,0 +1,222 @@
+"""The rows each chapter gave the last build, as Arrow tables, kept beside the chapter cache.
+
+A table of the package is its chapters' rows, in the order of the chapters, sorted by primary
+key. The last build's tables before that sort are kept here, with each chapter's key and how
+many rows it gave each table. A rebuild takes an unchanged chapter's rows from these tables as
+they are, a slice, without decoding its cache entry or turning Python values into Arrow again;
+only the chapters that changed are parsed and converted. The tables put together from the
+slices and the new rows are the tables a build from scratch puts together, row for row in the
+same order, so the sorted tables and the files are the same bytes (tests/test_rebuild.py).
+
+One file per content folder, written beside its place and renamed over it (two builds at once,
+or a build killed while writing, leave a whole file); it is read through a memory map. Anything
+in it that does not match (its format, the schema of a table, the versions and code that made
+the rows, the flags that choose which chapters give rows, a count) and it is not used: the
+chapters then come from the chapter cache, as before.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import struct
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import pyarrow as pa
+
+from ..content.cache import ROWS as FILE
+from ..content.cache import CachedChapter as Chapter
+from ..model import Recorded
+from ..outdir import kill_point
+from ..schema import PackageSchema
+
+# Bump when the layout of the file changes.
+FORMAT = 1
+MAGIC = b"PLEDGEPACK-ROWS\1"
+# The tables a chapter gives rows to, in the order of a chapter's counts; `recorded` (history
+# entries written by hand) is no table of the package, but goes into status_history.
+TABLES = ("sections", "statements", "reports", "recorded")
+_FOOTER = struct.Struct("<Q")
+_HERE = Path(__file__).resolve().parent
+
+
+def recorded_schema() -> pa.Schema:
+    return pa.schema([pa.field(name, pa.int64() if name == "rating" else pa.string())
+                      for name in Recorded._fields])
+
+
+def table_schemas(schema: PackageSchema) -> dict[str, pa.Schema]:
+    return {name: recorded_schema() if name == "recorded" else schema.arrow_schema(name)
+            for name in TABLES}
+
+
+def salt(schema: PackageSchema) -> str:
+    """What the rows depend on beyond the chapters' keys: the tables' Arrow schemas, pyarrow,
+    and the code that turns rows into tables."""
+    digest = hashlib.blake2b(f"{FORMAT} {pa.__version__}\0".encode(), digest_size=20)
+    for name, arrow in table_schemas(schema).items():
+        digest.update(name.encode() + b"\0" + arrow.serialize().to_pybytes() + b"\0")
+    for path in (_HERE / "tables.py", _HERE / "rowcache.py", _HERE.parent / "model.py"):
+        digest.update(path.read_bytes() + b"\0")
+    return digest.hexdigest()
+
+
+@dataclass
+class CachedRows:
+    tables: dict[str, pa.Table]
+    chapters: dict[str, Chapter]
+    # table -> the name of its rows (see rows_id)
+    ids: dict[str, str]
+
+    def collides(self, layout, ids: list[str]) -> bool:
+        """Whether a statement id in `ids` is also one of the kept rows `layout` takes."""
+        import pyarrow.compute as pc
+
+        kept = self.tables["statements"]
+        taken = [kept.column("statement_id").slice(start, count)
+                 for _, start, count in pieces(layout, "statements", None, kept)]
+        if not ids or not taken:
+            return False
+        used = pa.chunked_array(taken, pa.string()).combine_chunks()
+        return bool(pc.any(pc.is_in(pa.array(ids, pa.string()), value_set=used)).as_py())
+
+
+def rows_id(salt_: str, include_unpublished: bool, name: str, layout,
+            table: pa.Table, cached: CachedRows | None) -> str:
+    """A name for the rows of table `name` before the sort, `table`: the same name, the same
+    rows. Rows equal to the kept ones keep their name; others are named after the keys of the
+    chapters that gave them, in order, which make them."""
+    if (cached is not None and cached.ids.get(name) and len(cached.tables[name]) == len(table)
+            and table.equals(cached.tables[name])):
+        return cached.ids[name]
+    index = TABLES.index(name)
+    digest = hashlib.blake2b(f"{salt_}\0{include_unpublished}\0{name}\0".encode(),
+                             digest_size=20)
+    for chapter in layout:
+        if chapter.counts[index]:
+            digest.update(f"{chapter.key} {chapter.counts[index]}\n".encode())
+    return digest.hexdigest()
+
+
+def holds_most(cached: CachedRows | None, keys: list[str]) -> bool:
+    """Whether `cached` holds the rows of more than half of the chapters of `keys`."""
+    return cached is not None and sum(key in cached.chapters for key in keys) * 2 > len(keys)
+
+
+def load(folder: Path | None, salt_: str, include_unpublished: bool,
+         schemas: dict[str, pa.Schema]) -> CachedRows | None:
+    """The rows kept by the last build of this content folder, or None."""
+    if folder is None:
+        return None
+    try:
+        source = pa.memory_map(str(folder / FILE))
+    except (OSError, pa.ArrowException):
+        return None
+    try:
+        size = source.size()
+        whole = source.read_buffer(size)
+        end = size - _FOOTER.size - len(MAGIC)
+        if end <= 0 or whole.slice(end + _FOOTER.size).to_pybytes() != MAGIC:
+            return None
+        (length,) = _FOOTER.unpack(whole.slice(end, _FOOTER.size).to_pybytes())
+        if length > end:
+            return None
+        header = json.loads(whole.slice(end - length, length).to_pybytes())
+        if (header.get("format") != FORMAT or header.get("salt") != salt_
+                or header.get("include_unpublished") != include_unpublished):
+            return None
+        tables = {}
+        for name, (start, stop) in zip(TABLES, header["tables"]):
+            if not 0 <= start <= stop <= end - length:
+                return None
+            with pa.ipc.open_stream(whole.slice(start, stop - start)) as reader:
+                table = reader.read_all()
+            # in one piece, so that a rebuild's slices are plain offsets into it
+            if not table.schema.equals(schemas[name]) or (
+                    table.num_columns and table.column(0).num_chunks > 1):
+                return None
+            tables[name] = table
+        chapters: dict[str, Chapter] = {}
+        totals = [0] * len(TABLES)
+        for key, counts, unpublished, ok, diagnostics in header["chapters"]:
+            offsets = tuple(totals)
+            totals = [t + c for t, c in zip(totals, counts)]
+            chapters[key] = Chapter(key, tuple(counts), offsets, bool(unpublished), bool(ok),
+                                    tuple(tuple(d) for d in diagnostics))
+        ids = header["ids"]
+        if totals != [len(tables[name]) for name in TABLES] or not isinstance(ids, dict):
+            return None
+        return CachedRows(tables, chapters, ids)
+    except (OSError, ValueError, KeyError, TypeError, pa.ArrowException):
+        return None
+
+
+def save(folder: Path | None, salt_: str, include_unpublished: bool,
+         chapters: list[Chapter], tables: dict[str, pa.Table],
+         schemas: dict[str, pa.Schema], ids: dict[str, str]) -> None:
+    """Keep `tables` (the unsorted rows of `chapters`, in their order, named `ids`) for the
+    next build; never fails: a cache that cannot be written only costs time."""
+    if folder is None:
+        return
+    header = {"format": FORMAT, "salt": salt_, "include_unpublished": include_unpublished,
+              "tables": [], "ids": ids, "chapters": [[c.key, list(c.counts), c.unpublished, c.ok,
+                                          [list(d) for d in c.diagnostics]]
+                                         for c in chapters]}
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=folder, prefix=".new-")
+    except OSError:
+        return
+    try:
+        with os.fdopen(fd, "wb") as file:
+            for name in TABLES:
+                start = file.tell()
+                table = tables[name]
+                with pa.ipc.new_stream(file, schemas[name]) as writer:
+                    if table.num_rows:
+                        writer.write_table(table.combine_chunks(), max_chunksize=table.num_rows)
+                header["tables"].append([start, file.tell()])
+            data = json.dumps(header, separators=(",", ":")).encode("utf-8")
+            file.write(data + _FOOTER.pack(len(data)) + MAGIC)
+        kill_point("row-cache")
+        os.replace(tmp, folder / FILE)
+    except (OSError, ValueError, pa.ArrowException):
+        _unlink(tmp)
+    except BaseException:
+        _unlink(tmp)
+        raise
+
+
+def _unlink(path) -> None:
+    try:
+        os.unlink(path)
+    except OSError:
+        pass
+
+
+def pieces(layout, name: str, fresh: pa.Table | None,
+           kept: pa.Table) -> list[tuple[pa.Table, int, int]]:
+    """Table `name` of TABLES as the chapters of `layout` give it: (table, start, count) in
+    their order, neighbours joined, from `fresh` (the rows read now, in order; None: leave
+    them out) and from `kept` (the last build's)."""
+    index = TABLES.index(name)
+    found: list[tuple[pa.Table, int, int]] = []
+    read = 0
+    for chapter in layout:
+        count = chapter.counts[index]
+        if not count:
+            continue
+        if chapter.offsets is None:
+            source, start = fresh, read
+            read += count
+            if source is None:
+                continue
+        else:
+            source, start = kept, chapter.offsets[index]
+        if found and found[-1][0] is source and found[-1][1] + found[-1][2] == start:
+            found[-1] = (source, found[-1][1], found[-1][2] + count)
+        else:
+            found.append((source, start, count))
+    return found
