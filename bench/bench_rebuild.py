@@ -1,6 +1,8 @@
 """Benchmark of rebuilds: a full build, a rebuild with nothing changed, and a rebuild after one
 chapter changed, at several corpus sizes, with the peak memory of each.
 
+"One chapter" adds text to one chapter (its section row changes); "one status" then changes
+one statement's status in another (the statements and status_history change).
 Each size gets a fresh corpus from ../shared/bench/make_corpus.py (PLEDGEPACK_CORPUS_SCRIPT
 to use another copy) and a cache folder of its own (XDG_CACHE_HOME; the corpus is not a git
 repository). Each run is `build(corpus, out)` in a fresh child process, timed around the call
@@ -15,6 +17,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import resource
 import statistics
 import subprocess
@@ -27,7 +30,7 @@ REPO = Path(__file__).resolve().parent.parent
 CORPUS_SCRIPT = Path(os.environ.get("PLEDGEPACK_CORPUS_SCRIPT")
                      or REPO.parent / "shared" / "bench" / "make_corpus.py")
 CHILD_FLAG = "--child"
-KINDS = ("full", "unchanged", "one chapter")
+KINDS = ("full", "unchanged", "one chapter", "one status")
 
 
 def child(corpus: str, out: str) -> int:
@@ -54,8 +57,21 @@ def run_build(corpus: Path, out: Path, cache: Path) -> dict:
 
 
 def edit_one_chapter(corpus: Path, n: int) -> None:
+    """The text of one chapter: its section's row changes, its statements stay."""
     chapter = sorted(corpus.rglob("*.md"))[0]
     chapter.write_text(chapter.read_text(encoding="utf-8") + f"\nEdit {n}.\n", encoding="utf-8")
+
+
+def edit_one_status(corpus: Path, n: int) -> None:
+    """An editor's usual change: the status of one statement, in another chapter; the
+    statements and status_history tables change."""
+    chapter = sorted(corpus.rglob("*.md"))[1]
+    text = chapter.read_text(encoding="utf-8")
+    match = re.search(r"^(\s*status: )(\S+)$", text, re.MULTILINE)
+    if match is None:
+        sys.exit(f"bench: no status line in {chapter}")
+    new = "implemented" if match.group(2) != "implemented" else "not_implemented"
+    chapter.write_text(text[:match.start(2)] + new + text[match.end(2):], encoding="utf-8")
 
 
 def measure(size: int, repeat: int, work: Path) -> dict[str, list[dict]]:
@@ -70,7 +86,10 @@ def measure(size: int, repeat: int, work: Path) -> dict[str, list[dict]]:
         runs["unchanged"].append(run_build(corpus, out, cache))
         edit_one_chapter(corpus, n)
         runs["one chapter"].append(run_build(corpus, out, cache))
-        if not runs["unchanged"][-1]["up_to_date"] or runs["one chapter"][-1]["up_to_date"]:
+        edit_one_status(corpus, n)
+        runs["one status"].append(run_build(corpus, out, cache))
+        if not runs["unchanged"][-1]["up_to_date"] or runs["one chapter"][-1]["up_to_date"] \
+                or runs["one status"][-1]["up_to_date"]:
             sys.exit("bench: a rebuild did not do what it should")
     return runs
 
@@ -91,7 +110,8 @@ def main(argv: list[str]) -> int:
     print(f"rebuild benchmark, {args.repeat} repeat(s) per size, medians; "
           "rss = peak of the build's main process")
     print(f"{'statements':>10} {'full s':>8} {'rss MiB':>8} {'unchanged s':>12} {'ratio':>6} "
-          f"{'rss MiB':>8} {'one chapter s':>14} {'ratio':>6} {'rss MiB':>8}")
+          f"{'rss MiB':>8} {'one chapter s':>14} {'ratio':>6} {'rss MiB':>8} "
+          f"{'one status s':>13} {'ratio':>6} {'rss MiB':>8}")
     with tempfile.TemporaryDirectory(prefix="pledgepack-rebuild-") as tmp:
         for size in sizes:
             runs = measure(size, args.repeat, Path(tmp))
@@ -102,7 +122,8 @@ def main(argv: list[str]) -> int:
             print(f"{size:>10} {sec['full']:8.2f} {rss['full']:8.0f} {sec['unchanged']:12.2f} "
                   f"{ratio['unchanged']:6.2f} {rss['unchanged']:8.0f} "
                   f"{sec['one chapter']:14.2f} {ratio['one chapter']:6.2f} "
-                  f"{rss['one chapter']:8.0f}")
+                  f"{rss['one chapter']:8.0f} {sec['one status']:13.2f} "
+                  f"{ratio['one status']:6.2f} {rss['one status']:8.0f}")
             phases = {k: statistics.median(r["timings"].get(k, 0.0) for r in runs["full"])
                       for k in ("parse", "tables", "write", "validate", "duckdb")}
             print(" " * 10 + " full build phases: " + ", ".join(
