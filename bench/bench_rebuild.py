@@ -124,10 +124,11 @@ def main(argv: list[str]) -> int:
                   f"{sec['one chapter']:14.2f} {ratio['one chapter']:6.2f} "
                   f"{rss['one chapter']:8.0f} {sec['one status']:13.2f} "
                   f"{ratio['one status']:6.2f} {rss['one status']:8.0f}")
-            phases = {k: statistics.median(r["timings"].get(k, 0.0) for r in runs["full"])
-                      for k in ("parse", "tables", "write", "validate", "duckdb")}
-            print(" " * 10 + " full build phases: " + ", ".join(
-                f"{k} {v:.2f}" for k, v in phases.items()))
+            for kind in ("full", "one chapter", "one status"):
+                phases = {k: statistics.median(r["timings"].get(k, 0.0) for r in runs[kind])
+                          for k in ("parse", "tables", "write", "validate", "duckdb")}
+                print(" " * 10 + f" {kind} phases: " + ", ".join(
+                    f"{k} {v:.2f}" for k, v in phases.items()))
     return 0
 
 

@@ -209,12 +209,8 @@ def _run(content: Path, out: Path, schema: PackageSchema, phases: _Phases,
 
     early: list[DatabaseWriter] = []
     # The rows the last build's chapters gave are kept beside the chapter cache: a rebuild
-    # takes those of the unchanged chapters as they are (package/rowcache.py). With such rows
-    # at hand, the chapters will come from them, in this process, with a core to spare:
-    # Arrow's first conversion is paid for on it meanwhile.
+    # takes those of the unchanged chapters as they are (package/rowcache.py).
     rows_salt = kept_rows = None
-    if cache.folder is not None and (cache.folder / rowcache.FILE).is_file():
-        background.start(_warm_up_arrow)
     if cache.folder is not None and set(HISTORY_COLUMNS) <= {
             f["name"] for f in schema.fields("statements")}:
         rows_salt = rowcache.salt(schema)
@@ -338,14 +334,6 @@ def _run(content: Path, out: Path, schema: PackageSchema, phases: _Phases,
     record["files"] = file_states(target_of(out))
     record_build(cache_dir, out, record)
     return report, counts, diagnostics, notes, history, False
-
-
-def _warm_up_arrow() -> None:
-    """pyarrow's first conversion of Python values imports pandas, where pandas is installed,
-    to ask whether they are pandas' (0.2-0.3 s)."""
-    import pyarrow as pa
-
-    pa.array([None])
 
 
 class _Rows:

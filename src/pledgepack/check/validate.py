@@ -239,9 +239,11 @@ def table_keys(descriptor: dict) -> dict[str, tuple[str, str]]:
     keys = {}
     for table, parquet in declared.items():
         schema = parquet.get("schema") if isinstance(parquet.get("schema"), dict) else {}
-        pointed = sorted({fk.get("reference", {}).get("resource") for fk in
-                          schema.get("foreignKeys", []) if isinstance(fk, dict)} - {None, table},
-                         key=str)
+        foreign = schema.get("foreignKeys")
+        references = [fk.get("reference") for fk in foreign if isinstance(fk, dict)] \
+            if isinstance(foreign, list) else []
+        pointed = sorted({str(ref.get("resource")) for ref in references
+                          if isinstance(ref, dict)} - {table})
         own = _digest([code_digest(), resources.get(table), parquet])
         keys[table] = (own, _digest([own, [[name, declared.get(name)] for name in pointed]]))
     return keys
