@@ -6,7 +6,7 @@ many rows it gave each table. A rebuild takes an unchanged chapter's rows from t
 they are, a slice, without decoding its cache entry or turning Python values into Arrow again;
 only the chapters that changed are parsed and converted. The tables put together from the
 slices and the new rows are the tables a build from scratch puts together, row for row in the
-same order, so the sorted tables and the files are the same bytes (tests/test_rebuild.py).
+same order, so the sorted tables and the files are the same bytes (tests/test_kept_rows.py).
 
 One file per content folder, written beside its place and renamed over it (two builds at once,
 or a build killed while writing, leave a whole file); it is read through a memory map. Anything
