@@ -74,13 +74,14 @@ class CachedRows:
         """Whether a statement id in `ids` is also one of the kept rows `layout` takes."""
         import pyarrow.compute as pc
 
-        kept = self.tables["statements"]
-        taken = [kept.column("statement_id").slice(start, count)
-                 for _, start, count in pieces(layout, "statements", None, kept)]
-        if not ids or not taken:
+        if not ids:
             return False
-        used = pa.chunked_array(taken, pa.string()).combine_chunks()
-        return bool(pc.any(pc.is_in(pa.array(ids, pa.string()), value_set=used)).as_py())
+        kept = self.tables["statements"]
+        column = kept.column("statement_id")
+        # The few ids read now are the set looked up; the kept column is only scanned.
+        wanted = pa.array(ids, pa.string())
+        return any(pc.any(pc.is_in(column.slice(start, count), value_set=wanted)).as_py()
+                   for _, start, count in pieces(layout, "statements", None, kept))
 
 
 def rows_id(salt_: str, include_unpublished: bool, name: str, layout,

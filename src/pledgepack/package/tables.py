@@ -26,8 +26,12 @@ def to_table(schema: PackageSchema, name: str, rows: list,
 
 
 def sort_table(schema: PackageSchema, name: str, table: pa.Table) -> pa.Table:
+    """The table sorted by its primary key, each column in one piece: the files' bytes do
+    not depend on how its rows were put together."""
     key = schema.primary_key(name)
-    return table.sort_by([(k, "ascending") for k in key]) if key and len(table) > 1 else table
+    if key and len(table) > 1:
+        table = table.sort_by([(k, "ascending") for k in key])
+    return table.combine_chunks() if any(c.num_chunks > 1 for c in table.columns) else table
 
 
 def unsorted_table(arrow: pa.Schema, rows: list, derived: dict | None = None) -> pa.Table:
@@ -57,9 +61,9 @@ def chapter_rows(schema: PackageSchema, content: Content, name: str) -> pa.Table
     pieces = rowcache.pieces(content.layout, name, fresh, content.cached.tables[name])
     if not pieces:
         return fresh
-    # One piece per column, as a table made from the rows at once has.
-    return pa.concat_tables([source.slice(start, count)
-                             for source, start, count in pieces]).combine_chunks()
+    # In pieces: a table that is written is put in one piece by its sort (sort_table); one
+    # whose files are taken over is only compared and kept, which pieces do as well.
+    return pa.concat_tables([source.slice(start, count) for source, start, count in pieces])
 
 
 def snapshot_history(schema: PackageSchema, statements: pa.Table) -> pa.Table:
