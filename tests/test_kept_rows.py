@@ -246,10 +246,14 @@ def test_unchanged_tables_are_taken_from_the_last_build_and_not_checked_again(tm
         checked.append((name, foreign_keys_only))
         return real(con, name, path, schema, parquet, foreign_keys_only)
 
-    def in_this_process(self, descriptor, folder, declared, parquet, skip, keys_only):
+    def in_this_process(self, descriptor, folder, declared, parquet, skip, keys_only,
+                        descriptor_check=True):
         # the database's child would check out of sight
-        return {"descriptor": descriptor_findings(descriptor, folder),
-                "parquet": parquet_findings(declared, parquet, skip, keys_only)}
+        checked.append(("descriptor", descriptor_check))
+        found = {"parquet": parquet_findings(declared, parquet, skip, keys_only)}
+        if descriptor_check:
+            found["descriptor"] = descriptor_findings(descriptor, folder)
+        return found
 
     monkeypatch.setattr(sqlchecks, "check_parquet", check_parquet)
     monkeypatch.setattr(DatabaseWriter, "check", in_this_process)
@@ -264,7 +268,10 @@ def test_unchanged_tables_are_taken_from_the_last_build_and_not_checked_again(tm
     # statements point to sections: only their foreign keys are checked again
     assert second.report.keys_only == ["statements"]
     assert set(second.report.proven) == {"documents", "reports", "status_history", "statuses"}
-    assert sorted(checked) == [("sections", False), ("statements", True)]
+    # the descriptor differs from the one found sound only in the sizes and hashes of the
+    # sections' files: its own check is not run again
+    assert sorted(checked) == [("descriptor", False), ("sections", False), ("statements", True)]
+    assert second.report.descriptor_proven and not first.report.descriptor_proven
     # the rows of the proven tables are said as the checks found them before
     assert {k: v for k, v in second.report.resources.items() if "sections" not in k} == \
         {k: v for k, v in first.report.resources.items() if "sections" not in k}
@@ -335,3 +342,58 @@ def test_a_build_killed_while_keeping_its_rows_leaves_none_half_written(tmp_path
     build(content, tmp_path / "one")
     assert data(tmp_path / "one") == clean_build(content, tmp_path / "clean",
                                                  tmp_path / "no-cache")
+
+
+def test_the_descriptor_key_leaves_out_only_sizes_and_hashes_of_their_form(tmp_path):
+    from pledgepack.check.validate import descriptor_key
+
+    out = tmp_path / "dist"
+    build(base_content(tmp_path / "content"), out)
+    descriptor = json.loads((out / "datapackage.json").read_text(encoding="utf-8"))
+    key = descriptor_key(descriptor)
+    assert key is not None
+
+    def changed(edit) -> str | None:
+        other = json.loads(json.dumps(descriptor))
+        edit(other)
+        return descriptor_key(other)
+
+    def resource(d: dict, n: int = 1) -> dict:
+        return d["resources"][n]
+
+    # other files, other hashes and sizes: the same check
+    assert changed(lambda d: resource(d).update(bytes=7, hash="sha256:" + "0" * 64)) == key
+    assert changed(lambda d: resource(d)["parquet"].update(bytes=0)) == key
+    # anything else, or a size or hash of another form, is checked again
+    for edit in (lambda d: d.update(created="2030-01-01T00:00:00Z"),
+                 lambda d: resource(d).update(title="Andere"),
+                 lambda d: resource(d)["schema"]["fields"][0].update(type="integer"),
+                 lambda d: resource(d).update(path="data/other.csv"),
+                 lambda d: d["licenses"].clear()):
+        assert changed(edit) not in (key, None)
+    for edit in (lambda d: resource(d).update(hash="SHA256:" + "0" * 64),
+                 lambda d: resource(d).update(hash="md5:" + "0" * 32),
+                 lambda d: resource(d).update(bytes=-1),
+                 lambda d: resource(d).update(bytes=True),
+                 lambda d: resource(d)["parquet"].pop("hash"),
+                 lambda d: resource(d).pop("parquet")):
+        assert changed(edit) is None
+
+
+def test_a_descriptor_that_changed_beyond_its_hashes_is_checked_again(tmp_path, monkeypatch):
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    content = base_content(tmp_path / "content")
+    out = tmp_path / "dist"
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1700000000")
+    first = build(content, out)
+    assert first.report.descriptor_key and not first.report.descriptor_proven
+    _replace(content / DOC / "1-1-verwaltung.md", "führen die", "führen bald die")
+    assert build(content, out).report.descriptor_proven
+    # a new date: the descriptor says another `created`
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1800000000")
+    _replace(content / DOC / "1-1-verwaltung.md", "führen bald die", "führen die")
+    third = build(content, out)
+    assert not third.up_to_date and not third.report.descriptor_proven
+    assert third.report.valid
+    # pledgepack validate checks it whatever the build proved
+    assert validate_package(out).valid

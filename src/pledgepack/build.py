@@ -36,6 +36,7 @@ from .outdir import (
     temp_folder,
 )
 from .package.descriptor import (
+    PARQUET,
     build_descriptor,
     created_timestamp,
     source_date_epoch,
@@ -43,7 +44,7 @@ from .package.descriptor import (
 )
 from .package import rowcache
 from .package.tables import HISTORY_COLUMNS, Reused, build_tables, for_history
-from .package.writers import TableWriter
+from .package.writers import DATA_DIR, TableWriter
 from .query.views import DatabaseWriter, write_views_sql
 from .rebuild import (
     cache_root,
@@ -208,6 +209,29 @@ def _run(content: Path, out: Path, schema: PackageSchema, phases: _Phases,
         inputs.update(history=history, created=created_timestamp(content))
 
     early: list[DatabaseWriter] = []
+    folders: list[Path] = []  # the new package's folder, once made
+
+    def new_folder() -> Path:
+        folders.append(temp_folder(out, "tmp"))
+        os.chmod(folders[0], 0o755)
+        mark(folders[0])
+        return folders[0]
+
+    last = last_build(cache_dir, out)
+    proven_descriptor = last.get("descriptor") if last else None
+    if not isinstance(proven_descriptor, str):
+        proven_descriptor = None
+    if last is not None and cache.folder is not None:
+        # Likely a rebuild, whose chapters come from the cache in this process and leave a
+        # core idle: the database's child starts up on it now, and opens the new database
+        # in the new package's folder, while the chapters are read. Both are dropped if
+        # `out` turns out to be up to date.
+        early.append(phases.run("duckdb", DatabaseWriter, schema,
+                                warm=proven_descriptor is None))
+        try:
+            early[0].begin(new_folder())
+        except OSError:
+            pass  # said where the folder is made below, after the content's own errors
     # The rows the last build's chapters gave are kept beside the chapter cache: a rebuild
     # takes those of the unchanged chapters as they are (package/rowcache.py).
     rows_salt = kept_rows = None
@@ -228,12 +252,16 @@ def _run(content: Path, out: Path, schema: PackageSchema, phases: _Phases,
             schema, content, keys, inputs["created"], inputs["history"],
             repo.top if repo else None, flags)
         found = phases.run("check", up_to_date, cache_dir, out, inputs["fingerprint"])
-        if found is None and (cache.holds_most(keys) or rowcache.holds_most(
+        if found is not None:
+            return found
+        # pyarrow imports pandas the first time it turns Python values into Arrow, which
+        # this build will do: imported on a thread now, while the chapters are parsed (in
+        # workers, or here from the cache), not on the way to the first table.
+        threading.Thread(target=_import_pandas).start()
+        if not early and (cache.holds_most(keys) or rowcache.holds_most(
                 kept_rows() if kept_rows else None, keys)):
-            # A rebuild: the chapters come from the cache, in this process, and leave a core
-            # idle: the database's child starts up on it now, not after the parse.
             early.append(phases.run("duckdb", DatabaseWriter, schema))
-        return found
+        return None
 
     try:
         try:
@@ -242,6 +270,10 @@ def _run(content: Path, out: Path, schema: PackageSchema, phases: _Phases,
                                document_title=document_title, jobs=jobs, progress=progress,
                                cache=cache, precheck=precheck, rows=kept_rows)
         except UpToDate as skip:
+            for writer in early:
+                writer.cancel()
+            for folder in folders:
+                shutil.rmtree(folder, ignore_errors=True)
             record = skip.found
             report = Report(folder=str(out), resources=record["resources"],
                             csv_rows=full_validation)
@@ -268,23 +300,25 @@ def _run(content: Path, out: Path, schema: PackageSchema, phases: _Phases,
     except BaseException:
         for writer in early:
             writer.cancel()
+        for folder in folders:
+            shutil.rmtree(folder, ignore_errors=True)
         raise
-    last = last_build(cache_dir, out)
     code = table_code(schema)
     keeper = _Rows(cache.folder if rows_salt else None, rows_salt, include_unpublished, schema,
-                   background, code, reusable_tables(last, out, code), target_of(out))
+                   background, code, reusable_tables(last, out, code), target_of(out), last)
     try:
-        tmp = temp_folder(out, "tmp")
+        tmp = folders[0] if folders else new_folder()
     except BaseException:
         database.cancel()
+        for folder in folders:
+            shutil.rmtree(folder, ignore_errors=True)
         raise
     try:
-        os.chmod(tmp, 0o755)
-        mark(tmp)
         # Each table's files are written as soon as it is made, while the next one is made,
         # and the database's child stores each table as soon as its Parquet file is complete.
         # The database is dropped if validation fails.
-        database.begin(tmp)
+        if database.path is None:
+            database.begin(tmp)
         keeper.model = model
         with TableWriter(tmp, parquet_done=database.ready) as writer:
             keeper.writer = writer
@@ -298,7 +332,7 @@ def _run(content: Path, out: Path, schema: PackageSchema, phases: _Phases,
         del tables
         kill_point("written")
         package = build_descriptor(schema, paths, tmp, model, created, version=version,
-                                   history_note=_history_note(history))
+                                   history_note=_history_note(history), facts=writer.facts)
         del model
         phases.run("write", write_descriptor, package, tmp)
         # The descriptor hashed each file a moment ago, in this build's own folder; the
@@ -306,7 +340,7 @@ def _run(content: Path, out: Path, schema: PackageSchema, phases: _Phases,
         # descriptor.
         report = phases.run("validate", validate_package, tmp, jobs=jobs,
                             csv_rows=full_validation, rehash=False, checks=database.check,
-                            proven=proven_tables(last))
+                            proven=proven_tables(last), proven_descriptor=proven_descriptor)
         if not report.valid:
             report.folder = f"{out} (the new build, not swapped in)"
             raise PackageInvalid(report)
@@ -320,6 +354,7 @@ def _run(content: Path, out: Path, schema: PackageSchema, phases: _Phases,
         database = None
         record = {"fingerprint": fingerprint, "counts": counts, "resources": report.resources,
                   "verdicts": report.verdicts, "tables": keeper.ids, "code": code,
+                  "facts": _declared_facts(package), "descriptor": report.descriptor_key,
                   # the warnings, said again by a build that finds `out` up to date
                   "diagnostics": [[d.path, d.line, d.severity, d.message, d.hint, d.col]
                                   for d in diagnostics]}
@@ -336,6 +371,37 @@ def _run(content: Path, out: Path, schema: PackageSchema, phases: _Phases,
     return report, counts, diagnostics, notes, history, False
 
 
+def _import_pandas() -> None:
+    try:
+        import pandas  # noqa: F401
+    except ImportError:
+        pass  # pyarrow does without
+
+
+def _declared_facts(descriptor: dict) -> dict[str, list]:
+    """Each data file's size and hash as the descriptor declares them, by path: a rebuild that
+    takes a file over from this build need not hash it again."""
+    found = {}
+    for resource in descriptor["resources"]:
+        for declared in (resource, resource[PARQUET]):
+            found[declared["path"]] = [declared["bytes"], declared["hash"]]
+    return found
+
+
+def _known_facts(record: dict | None, name: str) -> dict[str, tuple[int, str]]:
+    """The facts (by kind) of table `name`'s files that the build of `record` declared."""
+    try:
+        facts = record["facts"]
+        found = {}
+        for kind in ("csv", "parquet"):
+            size, digest = facts[f"{DATA_DIR}/{name}.{kind}"]
+            if isinstance(size, int) and isinstance(digest, str):
+                found[kind] = (size, digest)
+        return found
+    except (KeyError, TypeError, ValueError):
+        return {}
+
+
 class _Rows:
     """What a build does with the rows of its tables beyond writing them.
 
@@ -348,10 +414,11 @@ class _Rows:
 
     def __init__(self, folder: Path | None, salt: str | None, include_unpublished: bool,
                  schema: PackageSchema, background: _Background, code: str,
-                 reusable: dict[str, str], out: Path):
+                 reusable: dict[str, str], out: Path, last: dict | None):
         self.folder, self.salt, self.include_unpublished = folder, salt, include_unpublished
         self.schemas = rowcache.table_schemas(schema) if folder is not None else None
         self.background, self.code, self.reusable, self.out = background, code, reusable, out
+        self.last = last
         self.model = None
         self.writer: TableWriter | None = None
         self.ids: dict[str, str] = {}
@@ -370,7 +437,8 @@ class _Rows:
         if rows_id is not None:
             self.ids[name] = rows_id
         if isinstance(table, Reused):
-            self.writer.adopt(name, self.out)
+            # the files are as the last build left them (reusable_tables), so are its facts
+            self.writer.adopt(name, self.out, _known_facts(self.last, name))
         else:
             self.writer.submit(name, table)
 

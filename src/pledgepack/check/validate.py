@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import sys
 import time
 from collections.abc import Callable
@@ -28,7 +29,13 @@ from pathlib import Path
 
 from pyarrow import ArrowException
 
-from ..package.descriptor import DESCRIPTOR, is_old_parquet, parquet_files, sha256
+from ..package.descriptor import (
+    DESCRIPTOR,
+    PARQUET,
+    is_old_parquet,
+    parquet_files,
+    sha256,
+)
 
 # Below this many CSV bytes, worker processes cost more than they save.
 PARALLEL_MIN_BYTES = 4 << 20
@@ -36,7 +43,8 @@ LIMIT_ERRORS = 100
 # (descriptor, folder, declared, parquet, skip, keys_only) -> {"descriptor":
 # descriptor_findings(descriptor, folder), "parquet": parquet_findings(declared, parquet, skip,
 # keys_only)}, found elsewhere
-Checks = Callable[[dict, Path, dict, dict, list, list], dict]
+# (descriptor, folder, declared, parquet, proven, keys_only, descriptor_check) -> answer
+Checks = Callable[[dict, Path, dict, dict, list, list, bool], dict]
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,6 +86,10 @@ class Report:
     # were not, only those of their foreign keys
     proven: list[str] = field(default_factory=list)
     keys_only: list[str] = field(default_factory=list)
+    # what the descriptor's check read (descriptor_key), once the whole package was found
+    # sound; and whether that check was not run again, being proven
+    descriptor_key: str | None = None
+    descriptor_proven: bool = False
 
     @property
     def valid(self) -> bool:
@@ -125,7 +137,8 @@ def _frictionless_csv(descriptor: dict, basepath: str) -> list[dict]:
 
 def validate_package(folder: Path | str, *, jobs: int = 2, csv_rows: bool = True,
                      rehash: bool = True, checks: Checks | None = None,
-                     proven: dict[str, int] | None = None) -> Report:
+                     proven: dict[str, int] | None = None,
+                     proven_descriptor: str | None = None) -> Report:
     """Every check on the package in `folder`; `csv_rows=False` leaves out the frictionless
     pass over the CSV rows (see the module's docstring for why that still proves them).
     `rehash=False` is for the build, whose descriptor took each file's hash from the file
@@ -141,8 +154,10 @@ def validate_package(folder: Path | str, *, jobs: int = 2, csv_rows: bool = True
     by their hashes in this descriptor, what the descriptor declares of them, and the code and
     libraries that check; the whole key adds the files of the tables its foreign keys point
     to. The checks would read the same bytes the same way and find what they found before.
-    Only with `rehash=False`, where the hashes are the files' own (the build's); the
-    descriptor itself is always checked."""
+    Only with `rehash=False`, where the hashes are the files' own (the build's).
+    `proven_descriptor` (an earlier report's descriptor_key) is the same for the descriptor's
+    own check: it is not run again where the key is the same; its file is always read, and
+    its sizes and hashes held against the files."""
     started = time.perf_counter()
     folder = Path(folder)
     if folder.name == DESCRIPTOR and folder.is_file():
@@ -169,24 +184,28 @@ def validate_package(folder: Path | str, *, jobs: int = 2, csv_rows: bool = True
         problem(Problem("descriptor", None, f"{path} is not a JSON object"))
         return report
     clock = _Clock(report.timings)
+    key = descriptor_key(descriptor) if not rehash and not csv_rows else None
+    skip = key is not None and key == proven_descriptor
     # The descriptor's own check (frictionless, pure Python) runs on a thread beside the
     # checks of the data (DuckDB and Arrow, which let go of the GIL). Their findings count
     # only when the descriptor is sound: with a malformed one they would check something
     # else than it says, or fail on it.
     with ThreadPoolExecutor(max_workers=2) as threads:
-        found = (None if checks
+        found = (None if checks or skip
                  else threads.submit(_descriptor_problems, descriptor, folder, clock))
         data = Report(folder=report.folder, csv_rows=csv_rows, timings=report.timings)
         answer: dict = {}
         failure = None
         try:
             _check_data(folder, descriptor, data, jobs, csv_rows, clock, threads, rehash,
-                        checks, answer, None if rehash or csv_rows else proven)
+                        checks, answer, None if rehash or csv_rows else proven, not skip)
         except _read_errors() as exc:
             data.problems.append(Problem("data", None, f"a data file cannot be read: {exc}"))
         except Exception as exc:  # noqa: BLE001 - raised again below if the descriptor is sound
             failure = exc
-        if found is not None:
+        if skip:
+            report.descriptor_proven = True
+        elif found is not None:
             report.problems.extend(found.result())
         elif "descriptor" in answer:
             report.problems.extend(Problem(t, None, m) for t, m in answer["descriptor"])
@@ -202,7 +221,7 @@ def validate_package(folder: Path | str, *, jobs: int = 2, csv_rows: bool = True
         report.resources = data.resources
         report.proven, report.keys_only = data.proven, data.keys_only
         if not report.problems:
-            report.verdicts = data.verdicts
+            report.verdicts, report.descriptor_key = data.verdicts, key
     report.seconds = time.perf_counter() - started
     return report
 
@@ -213,6 +232,31 @@ def descriptor_findings(descriptor: dict, folder: Path | str) -> list[list[str]]
 
     return [[error[0], error[1]] for error in Package.validate_descriptor(
         descriptor, basepath=str(folder)).flatten(["type", "message"])]
+
+
+_SHA256 = re.compile(r"sha256:[0-9a-f]{64}")
+
+
+def descriptor_key(descriptor: dict) -> str | None:
+    """What the descriptor's check (descriptor_findings) reads of `descriptor`, with the code
+    and libraries that check it, but not the files' sizes and hashes: a descriptor that
+    differs from one found sound only in those, each of the same form (a size in bytes, a
+    sha256 in lower-case hex), gets the same findings, for the check reads their form, not
+    the files. None where a resource has no such size and hash."""
+    from ..fingerprint import code_digest
+
+    shape = json.loads(json.dumps(descriptor))
+    for resource in shape.get("resources") if isinstance(shape.get("resources"), list) else ():
+        declared = [resource, resource.get(PARQUET)] if isinstance(resource, dict) else [None]
+        for item in declared:
+            if not isinstance(item, dict):
+                return None
+            size, digest = item.get("bytes"), item.get("hash")
+            if type(size) is not int or size < 0 or not isinstance(digest, str) \
+                    or not _SHA256.fullmatch(digest):
+                return None
+            item["bytes"], item["hash"] = "<bytes>", "<sha256>"
+    return _digest([code_digest(), shape])
 
 
 def _descriptor_problems(descriptor: dict, folder: Path, clock) -> list[Problem]:
@@ -257,10 +301,10 @@ def _digest(value) -> str:
 def _check_data(folder: Path, descriptor: dict, report: Report, jobs: int, csv_rows: bool,
                 clock, threads: ThreadPoolExecutor, rehash: bool = True,
                 checks: Checks | None = None, answer: dict | None = None,
-                proven: dict[str, int] | None = None) -> None:
-    """The checks of the data; with `checks`, the descriptor's and the Parquet checks are
-    asked of it, and its answer is kept in `answer`. The tables `proven` holds the keys of
-    are not checked again."""
+                proven: dict[str, int] | None = None, descriptor_check: bool = True) -> None:
+    """The checks of the data; with `checks`, the descriptor's (unless not
+    `descriptor_check`) and the Parquet checks are asked of it, and its answer is kept in
+    `answer`. The tables `proven` holds the keys of are not checked again."""
     problem = report.problems.append
     resources = [r for r in descriptor.get("resources", [])
                  if isinstance(r, dict) and not is_old_parquet(r)]
@@ -281,7 +325,7 @@ def _check_data(folder: Path, descriptor: dict, report: Report, jobs: int, csv_r
     report.proven = sorted(known)
     report.keys_only = sorted(t for t in parquet if t not in known and keys[t][0] in proven)
     asked = (threads.submit(checks, descriptor, folder, declared, parquet, report.proven,
-                            report.keys_only) if checks else None)
+                            report.keys_only, descriptor_check) if checks else None)
     csv_bytes = sum(files[r["name"]].stat().st_size for r in csv_resources)
     pool = None
     if jobs > 1 and csv_bytes >= PARALLEL_MIN_BYTES:

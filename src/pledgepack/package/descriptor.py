@@ -67,9 +67,14 @@ def created_timestamp(content_root: Path) -> str | None:
     return when.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def _file_facts(path: Path, out: Path) -> dict:
-    return {"path": path.relative_to(out).as_posix(), "bytes": path.stat().st_size,
-            "hash": f"sha256:{sha256(path)}"}
+def file_facts(path: Path) -> tuple[int, str]:
+    """A file's size and hash, as a descriptor states them."""
+    return path.stat().st_size, f"sha256:{sha256(path)}"
+
+
+def _file_facts(path: Path, out: Path, facts: dict[Path, tuple[int, str]]) -> dict:
+    size, digest = facts[path] if path in facts else file_facts(path)
+    return {"path": path.relative_to(out).as_posix(), "bytes": size, "hash": digest}
 
 
 def _csv_schema(table_schema: dict) -> dict:
@@ -169,8 +174,11 @@ def package_sources(sources: list[dict], content: Content) -> list[dict]:
 
 def build_descriptor(schema: PackageSchema, paths: dict[str, dict[str, Path]], out: Path,
                      content: Content, created: str | None, version: str | None = None,
-                     history_note: str | None = None) -> dict:
-    """The package descriptor; `history_note` is added to the status history's description."""
+                     history_note: str | None = None,
+                     facts: dict[Path, tuple[int, str]] | None = None) -> dict:
+    """The package descriptor; `history_note` is added to the status history's description.
+    `facts` may give files' sizes and hashes (file_facts) taken as they were written."""
+    facts = facts or {}
     meta = package_metadata(schema.descriptor, content)
     descriptor: dict = {"$schema": schema.descriptor["$schema"], "name": meta["name"]}
     if version:
@@ -192,10 +200,10 @@ def build_descriptor(schema: PackageSchema, paths: dict[str, dict[str, Path]], o
         if name == "status_history" and history_note:
             csv_res["description"] = f"{csv_res.get('description', '')} {history_note}".strip()
         csv_res.update(type="table", format="csv", mediatype="text/csv", encoding="utf-8",
-                       **_file_facts(paths[name]["csv"], out),
+                       **_file_facts(paths[name]["csv"], out, facts),
                        schema=_csv_schema(schema.table_schema(name)))
         csv_res[PARQUET] = {
-            **_file_facts(paths[name]["parquet"], out),
+            **_file_facts(paths[name]["parquet"], out, facts),
             "format": "parquet", "mediatype": PARQUET_MEDIATYPE,
             "description": PARQUET_DESCRIPTION,
             "schema": schema.table_schema(name),

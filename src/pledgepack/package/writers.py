@@ -18,6 +18,7 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from ..schema import LIST_DELIMITER
+from .descriptor import file_facts
 
 DATA_DIR = "data"
 WRITER_THREADS = 2
@@ -55,13 +56,17 @@ class TableWriter:
     over, on threads: Arrow's writers let go of the GIL, so a table is written while the next
     one is built. Each file is written by one thread alone, so its bytes do not depend on the
     others. Leaving the `with` block waits for every file begun. `parquet_done(name, path)` is
-    called, on the writing thread, as each table's Parquet file is complete."""
+    called, on the writing thread, as each table's Parquet file is complete.
+
+    Each file's size and hash (`facts`, by path) are taken on its thread as soon as it is
+    written, while it is still in the page cache and the next table is being made."""
 
     def __init__(self, out: Path, parquet_done: Callable[[str, Path], None] | None = None):
         self.parquet_done = parquet_done
         self.data = out / DATA_DIR
         self.data.mkdir(parents=True, exist_ok=True)
         self.paths: dict[str, dict[str, Path]] = {}
+        self.facts: dict[Path, tuple[int, str]] = {}
         self._pending = []
         self._threads = ThreadPoolExecutor(max_workers=WRITER_THREADS)
 
@@ -76,22 +81,39 @@ class TableWriter:
                             "parquet": self.data / f"{name}.parquet"}
         # the Parquet file first: it is the slower of the two to write
         self._pending += [self._threads.submit(self._parquet, name, table),
-                          self._threads.submit(write_csv, table, self.paths[name]["csv"])]
+                          self._threads.submit(self._csv, table, self.paths[name]["csv"])]
 
-    def adopt(self, name: str, folder: Path) -> None:
+    def adopt(self, name: str, folder: Path,
+              known: dict[str, tuple[int, str]] | None = None) -> None:
         """Take the files of table `name` from the package in `folder` (they hold these rows,
-        written by this code), as links where the file system has them."""
+        written by this code), as links where the file system has them. `known` may give
+        their facts by kind ("csv", "parquet"), from the build that wrote them; others are
+        taken on a thread."""
         self.paths[name] = {"csv": self.data / f"{name}.csv",
                             "parquet": self.data / f"{name}.parquet"}
         for kind in ("parquet", "csv"):
-            _link_or_copy(folder / DATA_DIR / f"{name}.{kind}", self.paths[name][kind])
+            path = self.paths[name][kind]
+            _link_or_copy(folder / DATA_DIR / f"{name}.{kind}", path)
+            if known and kind in known:
+                self.facts[path] = known[kind]
+            else:
+                self._pending.append(self._threads.submit(self._facts, path))
         if self.parquet_done:
             self.parquet_done(name, self.paths[name]["parquet"])
 
+    def _facts(self, path: Path) -> None:
+        self.facts[path] = file_facts(path)
+
+    def _csv(self, table: pa.Table, path: Path) -> None:
+        write_csv(table, path)
+        self._facts(path)
+
     def _parquet(self, name: str, table: pa.Table) -> None:
-        write_parquet(table, self.paths[name]["parquet"])
+        path = self.paths[name]["parquet"]
+        write_parquet(table, path)
+        self._facts(path)
         if self.parquet_done:
-            self.parquet_done(name, self.paths[name]["parquet"])
+            self.parquet_done(name, path)
 
     def wait(self) -> dict[str, dict[str, Path]]:
         """The paths by table and format, once every file is written."""

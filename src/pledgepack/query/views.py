@@ -140,7 +140,10 @@ class DatabaseWriter:
     this process says to it goes through one sender thread, in order: the first line is
     larger than a pipe holds, and the child reads it only once DuckDB is imported."""
 
-    def __init__(self, schema: PackageSchema):
+    def __init__(self, schema: PackageSchema, warm: bool = True):
+        """`warm`: the child starts frictionless up ahead of the descriptor's check; a
+        rebuild whose descriptor check is likely proven (check/validate.py's
+        descriptor_key) leaves it out, and the child's cores to the database."""
         self.schema = schema
         self.path: Path | None = None
         package_root = str(Path(__file__).resolve().parents[2])
@@ -149,7 +152,7 @@ class DatabaseWriter:
                    p for p in (package_root, os.environ.get("PYTHONPATH")) if p)}
         self._stderr = tempfile.TemporaryFile("w+b")
         self._proc = subprocess.Popen([sys.executable, "-m", "pledgepack.query.views",
-                                       str(os.getpid())],
+                                       str(os.getpid()), "warm" if warm else "cold"],
                                       stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                       stderr=self._stderr, env=env)
         self._lines: queue.SimpleQueue = queue.SimpleQueue()
@@ -188,10 +191,13 @@ class DatabaseWriter:
                 pass
 
     def check(self, descriptor: dict, folder: Path, declared: dict,
-              parquet: dict[str, Path], skip: list[str] = (), keys_only: list[str] = ()) -> dict:
+              parquet: dict[str, Path], skip: list[str] = (), keys_only: list[str] = (),
+              descriptor_check: bool = True) -> dict:
         """{"descriptor": descriptor_findings(descriptor, folder), "parquet":
-        parquet_findings(declared, parquet, skip, keys_only)}, found by the child."""
-        self._say({"checks": {"descriptor": descriptor, "folder": str(folder),
+        parquet_findings(declared, parquet, skip, keys_only)}, found by the child; without
+        `descriptor_check`, "descriptor" is left out."""
+        self._say({"checks": {"descriptor": descriptor if descriptor_check else None,
+                              "folder": str(folder),
                               "declared": declared, "skip": list(skip),
                               "keys_only": list(keys_only),
                               "parquet": {name: str(p) for name, p in parquet.items()}}})
@@ -299,16 +305,18 @@ _WARM_UP = {"$schema": "https://datapackage.org/profiles/2.0/datapackage.json", 
                            "schema": {"fields": [{"name": "x", "type": "string"}]}}]}
 
 
-def _child(stdin, stdout) -> None:
+def _child(stdin, stdout, warm: bool = True) -> None:
     """The child's work: the database on a thread of its own (DuckDB lets go of the GIL),
     each table as soon as its file comes, and meanwhile the checks when they are asked for.
-    frictionless is imported, and its first check paid for, on a thread of its own from the
-    start: in a rebuild the job and the tables come before that would be done."""
+    The checks' code is imported, and (where `warm`) frictionless with it and its first check
+    paid for, on a thread of its own from the start: in a rebuild the job and the tables come
+    before that would be done."""
 
     def warm_up() -> None:
         from ..check.validate import descriptor_findings
 
-        descriptor_findings(_WARM_UP, ".")
+        if warm:
+            descriptor_findings(_WARM_UP, ".")
 
     warming = threading.Thread(target=warm_up, daemon=True)
     warming.start()
@@ -334,11 +342,13 @@ def _child(stdin, stdout) -> None:
                 from ..check.validate import descriptor_findings, parquet_findings
 
                 checks = message["checks"]
-                findings = {
-                    "descriptor": descriptor_findings(checks["descriptor"], checks["folder"]),
-                    "parquet": parquet_findings(checks["declared"], {
-                        name: Path(p) for name, p in checks["parquet"].items()},
-                        checks["skip"], checks["keys_only"])}
+                findings = {}
+                if checks["descriptor"] is not None:
+                    findings["descriptor"] = descriptor_findings(checks["descriptor"],
+                                                                 checks["folder"])
+                findings["parquet"] = parquet_findings(checks["declared"], {
+                    name: Path(p) for name, p in checks["parquet"].items()},
+                    checks["skip"], checks["keys_only"])
                 stdout.write(json.dumps(findings) + "\n")
                 stdout.flush()
     finally:
@@ -355,4 +365,4 @@ if __name__ == "__main__":
     # imported before the job comes, while the build goes on
     import duckdb  # noqa: F401
 
-    _child(sys.stdin, sys.stdout)
+    _child(sys.stdin, sys.stdout, sys.argv[2:3] != ["cold"])
