@@ -222,3 +222,68 @@ def test_a_build_killed_while_caching_and_two_builds_at_once_leave_a_usable_cach
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "fresh"))
     build(content, tmp_path / "clean")
     assert data(tmp_path / "a") == data(tmp_path / "b") == data(tmp_path / "clean")
+
+
+def _chapter_reads(monkeypatch) -> list[str]:
+    """The names of the chapter files read from now on."""
+    reads: list[str] = []
+    real = Path.read_bytes
+    monkeypatch.setattr(Path, "read_bytes", lambda self: (
+        reads.append(self.name) if self.suffix == ".md" else None) or real(self))
+    return reads
+
+
+def test_a_chapter_in_the_state_it_was_read_in_is_not_read_again_and_any_write_shows(
+        tmp_path, monkeypatch):
+    """A file's state (size, times, inode) stands for its bytes once it has settled: a write
+    changes its change time, which cannot be set back, and a file put in its place has
+    another inode, whatever its size and modification time."""
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1700000000")
+    monkeypatch.setattr(cache_module, "SETTLED_NS", 0)  # the files here are moments old
+    content = two_chapters(tmp_path / "content")
+    out = tmp_path / "dist"
+    build(content, out)
+    reads = _chapter_reads(monkeypatch)
+    assert build(content, out).up_to_date and reads == []
+    chapter = sorted(content.rglob("*.md"))[0]
+
+    def rewrite(old: bytes, new: bytes, replace: bool) -> None:
+        before = chapter.stat()
+        text = chapter.read_bytes()
+        assert old in text and len(old) == len(new)
+        if replace:  # another file, renamed over it
+            other = chapter.with_suffix(".new")
+            other.write_bytes(text.replace(old, new, 1))
+            other.replace(chapter)
+        else:
+            chapter.write_bytes(text.replace(old, new, 1))
+        os.utime(chapter, ns=(before.st_atime_ns, before.st_mtime_ns))
+        after = chapter.stat()
+        assert (after.st_size, after.st_mtime_ns) == (before.st_size, before.st_mtime_ns)
+
+    for n, (old, new, replace) in enumerate([(b"Digitale", b"Digitaal", False),
+                                             (b"Digitaal", b"Digitale", True)]):
+        rewrite(old, new, replace)
+        reads.clear()
+        rebuilt = build(content, out)
+        assert not rebuilt.up_to_date and reads == [chapter.name], (old, new)
+        monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / f"no-cache-{n}"))
+        build(content, tmp_path / f"clean-{n}")
+        monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+        assert data(out) == data(tmp_path / f"clean-{n}")
+    reads.clear()
+    assert build(content, out).up_to_date and reads == []
+
+
+def test_a_chapter_written_moments_before_it_was_read_is_read_again(tmp_path, monkeypatch):
+    """Within the same tick of the file system's clock, a second write of the same size
+    leaves the same state: a file that had not settled when it was read is read again."""
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1700000000")
+    # "moments" made long, so that a slow machine cannot let the files settle meanwhile
+    monkeypatch.setattr(cache_module, "SETTLED_NS", 3600 * 10**9)
+    content = two_chapters(tmp_path / "content")
+    out = tmp_path / "dist"
+    build(content, out)
+    reads = _chapter_reads(monkeypatch)
+    assert build(content, out).up_to_date
+    assert sorted(reads) == sorted(p.name for p in content.rglob("*.md"))

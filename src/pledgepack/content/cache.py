@@ -40,7 +40,13 @@ SUFFIX = ".chapter"
 PACK = "chapters" + SUFFIX
 # and the rows the chapters gave the last build (package/rowcache.py)
 ROWS = "rows.arrow"
-KEEP = (PACK, ROWS)
+# and each chapter file's state (size, times, inode) with its key, when it had settled
+STATS = "states.marshal"
+KEEP = (PACK, ROWS, STATS)
+# A file whose times are this close to the moment its state was taken is read the next time
+# all the same: it could have been written again within the same tick of the file system's
+# clock, at the same size, and look unchanged.
+SETTLED_NS = 2_000_000_000
 STALE_SECONDS = 30 * 86400
 WRITING_SECONDS = 3600
 _HERE = Path(__file__).resolve().parent
@@ -92,6 +98,7 @@ class ChapterCache:
         if folder is not None:
             name = hashlib.blake2b(os.fsencode(os.path.realpath(root)), digest_size=10)
             self.folder = Path(folder) / f"chapters-{name.hexdigest()}"
+        # the keys of this build's chapters, in order (set by the content reader)
         self.used: list[str] = []
         self.hits = 0
         self._pack: dict | None = None
@@ -99,6 +106,51 @@ class ChapterCache:
         self._changed = False
         self._looked = False
         self._elsewhere: set[str] = set()
+        self._stats: dict | None = None
+        self._new_stats: dict[str, tuple] = {}
+
+    def known_key(self, task: tuple, state: os.stat_result) -> str | None:
+        """The key of the chapter of `task` without reading it, when its file is in the state
+        (size, modification and change times, inode, device) it was in when a build read it,
+        after it had settled; else None. As git takes a file whose state is unchanged for
+        unchanged: a file written changes its change time, which cannot be set back, and one
+        put in its place has another inode. Call `read_key` for the others."""
+        if self.folder is None:
+            return None
+        if self._stats is None:
+            self._stats = {}
+            try:
+                with open(self.folder / STATS, "rb") as file:
+                    form, salt, stats = marshal.loads(file.read())
+                if form == CACHE_FORMAT and salt == self._salt.hexdigest() \
+                        and isinstance(stats, dict):
+                    self._stats = stats
+            except (OSError, EOFError, ValueError, TypeError):
+                pass
+        entry = self._stats.get(self._task_id(task))
+        now = _state(state)
+        if isinstance(entry, tuple) and len(entry) == 2 and entry[0] == now \
+                and isinstance(entry[1], str):
+            self._new_stats[self._task_id(task)] = entry
+            return entry[1]
+        return None
+
+    def read_key(self, raw: bytes, task: tuple, state: os.stat_result | None,
+                 taken_ns: int) -> str:
+        """key(raw, task), and the file's `state` (taken before `raw` was read, at
+        `taken_ns`) kept with it for known_key, if its times lie well before that moment."""
+        key = self.key(raw, task)
+        if state is not None and self.folder is not None and \
+                max(state.st_mtime_ns, state.st_ctime_ns) < taken_ns - SETTLED_NS:
+            self._new_stats[self._task_id(task)] = (_state(state), key)
+        return key
+
+    def _task_id(self, task: tuple) -> str:
+        digest = hashlib.blake2b(digest_size=16)
+        for item in task:
+            if isinstance(item, (str, Path)):
+                digest.update(os.fsencode(item) + b"\0")
+        return digest.hexdigest()
 
     def key(self, raw: bytes, task: tuple) -> str:
         """The key of a chapter read from `raw` with the arguments `task` (after the bytes)."""
@@ -107,9 +159,7 @@ class ChapterCache:
             if isinstance(item, (str, Path)):
                 digest.update(os.fsencode(item) + b"\0")
         digest.update(raw)
-        key = digest.hexdigest()
-        self.used.append(key)
-        return key
+        return digest.hexdigest()
 
     def get(self, key: str) -> ChapterResult | None:
         self._looked = True
@@ -168,30 +218,44 @@ class ChapterCache:
             self._pack, self._kept = {}, {}
 
     def _save(self) -> None:
-        if self.folder is None or not self._looked:
+        if self.folder is None:
+            return
+        self._save_stats()
+        if not self._looked:
             return  # no chapter was looked up: a build found up to date, or one that failed
         kept = {key: self._kept[key] for key in self.used
                 if key in self._kept and key not in self._elsewhere}
         if not self._changed and len(kept) == len(self._entries()):
             self._sweep()
             return
+        self._write(PACK, (CACHE_FORMAT, kept), "cache-entry")
+        self._sweep()
+
+    def _save_stats(self) -> None:
+        """Keep the states taken this time (known_key), when they are not the ones kept."""
+        if self._new_stats and self._new_stats != self._stats:
+            self._write(STATS, (CACHE_FORMAT, self._salt.hexdigest(), self._new_stats))
+
+    def _write(self, name: str, value, kill_at: str | None = None) -> None:
+        """`value` marshalled into file `name`, written beside it and renamed over it; left
+        as it was where that fails."""
         try:
             self.folder.mkdir(parents=True, exist_ok=True)
-            data = marshal.dumps((CACHE_FORMAT, kept))
+            data = marshal.dumps(value)
             fd, tmp = tempfile.mkstemp(dir=self.folder, prefix=".new-")
         except (OSError, ValueError):
             return
         try:
             with os.fdopen(fd, "wb") as out:
                 out.write(data)
-            kill_point("cache-entry")
-            os.replace(tmp, self.folder / PACK)
+            if kill_at:
+                kill_point(kill_at)
+            os.replace(tmp, self.folder / name)
         except OSError:
             _unlink(tmp)
         except BaseException:
             _unlink(tmp)
             raise
-        self._sweep()
 
     def _sweep(self) -> None:
         """Remove what killed runs left half-written, and the folders of content folders built
@@ -217,6 +281,10 @@ class ChapterCache:
                     shutil.rmtree(other, ignore_errors=True)
             except OSError:
                 pass
+
+
+def _state(state: os.stat_result) -> tuple[int, ...]:
+    return (state.st_size, state.st_mtime_ns, state.st_ctime_ns, state.st_ino, state.st_dev)
 
 
 def encode_entry(key: str, result: ChapterResult) -> bytes | None:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import re
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -292,8 +293,21 @@ def _read_all(tasks: list[tuple], jobs: int, progress: Progress | None,
 
         warm_up()  # while the chapters are read and their keys made
     results: list[ChapterResult | None] = [None] * total
-    read = [(task[0].read_bytes(), task) for task in tasks]
-    keys = [cache.key(raw, task) for raw, task in read]
+    # A file in the state a build read it in has the key it had then (ChapterCache.known_key):
+    # only the others are read now, each after its state is taken.
+    taken = time.time_ns()
+    read: list[tuple[bytes | None, tuple]] = []
+    keys: list[str] = []
+    for task in tasks:
+        try:
+            state = os.stat(task[0])
+        except OSError:
+            state = None  # read_bytes says why
+        key = cache.known_key(task, state) if state is not None else None
+        raw = None if key is not None else task[0].read_bytes()
+        read.append((raw, task))
+        keys.append(key if key is not None else cache.read_key(raw, task, state, taken))
+    cache.used = keys
     if precheck is not None:
         found = precheck(keys)
         if found is not None:
@@ -308,6 +322,10 @@ def _read_all(tasks: list[tuple], jobs: int, progress: Progress | None,
             continue
         results[n] = cache.get(key)
         if results[n] is None:
+            if raw is None:
+                # known by its state, but in no cache: read now, under the key of these bytes
+                raw = task[0].read_bytes()
+                key = keys[n] = cache.read_key(raw, task, None, taken)
             todo.append((n, key, (raw, *task)))
     del read
     done = total - len(todo)
