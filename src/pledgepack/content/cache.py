@@ -127,11 +127,11 @@ class ChapterCache:
                     self._stats = stats
             except (OSError, EOFError, ValueError, TypeError):
                 pass
-        entry = self._stats.get(self._task_id(task))
-        now = _state(state)
-        if isinstance(entry, tuple) and len(entry) == 2 and entry[0] == now \
+        task_id = _task_id(task)
+        entry = self._stats.get(task_id)
+        if isinstance(entry, tuple) and len(entry) == 2 and entry[0] == _state(state) \
                 and isinstance(entry[1], str):
-            self._new_stats[self._task_id(task)] = entry
+            self._new_stats[task_id] = entry
             return entry[1]
         return None
 
@@ -142,15 +142,8 @@ class ChapterCache:
         key = self.key(raw, task)
         if state is not None and self.folder is not None and \
                 max(state.st_mtime_ns, state.st_ctime_ns) < taken_ns - SETTLED_NS:
-            self._new_stats[self._task_id(task)] = (_state(state), key)
+            self._new_stats[_task_id(task)] = (_state(state), key)
         return key
-
-    def _task_id(self, task: tuple) -> str:
-        digest = hashlib.blake2b(digest_size=16)
-        for item in task:
-            if isinstance(item, (str, Path)):
-                digest.update(os.fsencode(item) + b"\0")
-        return digest.hexdigest()
 
     def key(self, raw: bytes, task: tuple) -> str:
         """The key of a chapter read from `raw` with the arguments `task` (after the bytes)."""
@@ -281,6 +274,11 @@ class ChapterCache:
                     shutil.rmtree(other, ignore_errors=True)
             except OSError:
                 pass
+
+
+def _task_id(task: tuple) -> tuple[str, ...]:
+    """What a chapter's key covers of its task besides the bytes (key())."""
+    return tuple(os.fspath(item) for item in task if isinstance(item, (str, Path)))
 
 
 def _state(state: os.stat_result) -> tuple[int, ...]:

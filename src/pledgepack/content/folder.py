@@ -62,7 +62,15 @@ class _Reader:
         self.default_title: str | None = None
 
     def display(self, path: Path) -> str:
-        return str(self.root / path.relative_to(self.root))
+        return str(self.root / self.relative(path))
+
+    def relative(self, path: Path) -> str:
+        """`path` relative to the content folder, in posix form (`path` lies in it, as the
+        paths discover finds do)."""
+        text, root = str(path), str(self.root)
+        if os.sep == "/" and root not in (".", "") and text.startswith(root + "/"):
+            return text[len(root) + 1:]  # what relative_to gives, without its cost per file
+        return path.relative_to(self.root).as_posix()
 
     def add(self, path, line, severity, message, hint="") -> None:
         self.diagnostics.append(Diagnostic(str(path), line, severity, message, hint))
@@ -415,7 +423,8 @@ def scan_content(root: Path | str, schema: PackageSchema, *, include_unpublished
         if doc is not None:
             documents.append(doc)
         for path in source.chapters:
-            tasks.append((path, reader.display(path), path.relative_to(reader.root).as_posix(),
+            relpath = reader.relative(path)
+            tasks.append((path, str(reader.root / relpath), relpath,
                           source.document_id, statuses, measures))
     if cache is None:
         cache = ChapterCache(None, reader.root, statuses, measures)
