@@ -9,6 +9,7 @@ from __future__ import annotations
 import gc
 import os
 import shutil
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -246,6 +247,8 @@ def _run(content: Path, out: Path, schema: PackageSchema, phases: _Phases,
                                             rowcache.table_schemas(schema)))
             return loaded[0]
 
+    pandas = _Pandas()
+
     def precheck(keys: list[str]) -> dict | None:
         read_inputs()
         inputs["fingerprint"] = inputs_fingerprint(
@@ -254,10 +257,7 @@ def _run(content: Path, out: Path, schema: PackageSchema, phases: _Phases,
         found = phases.run("check", up_to_date, cache_dir, out, inputs["fingerprint"])
         if found is not None:
             return found
-        # pyarrow imports pandas the first time it turns Python values into Arrow, which
-        # this build will do: imported on a thread now, while the chapters are parsed (in
-        # workers, or here from the cache), not on the way to the first table.
-        threading.Thread(target=_import_pandas).start()
+        pandas.start()
         if not early and (cache.holds_most(keys) or rowcache.holds_most(
                 kept_rows() if kept_rows else None, keys)):
             early.append(phases.run("duckdb", DatabaseWriter, schema))
@@ -268,7 +268,8 @@ def _run(content: Path, out: Path, schema: PackageSchema, phases: _Phases,
             model = phases.run("parse", read_content, content, schema,
                                include_unpublished=include_unpublished, document_id=document_id,
                                document_title=document_title, jobs=jobs, progress=progress,
-                               cache=cache, precheck=precheck, rows=kept_rows)
+                               cache=cache, precheck=precheck, rows=kept_rows,
+                               unsure=pandas.start)
         except UpToDate as skip:
             for writer in early:
                 writer.cancel()
@@ -371,11 +372,26 @@ def _run(content: Path, out: Path, schema: PackageSchema, phases: _Phases,
     return report, counts, diagnostics, notes, history, False
 
 
-def _import_pandas() -> None:
-    try:
-        import pandas  # noqa: F401
-    except ImportError:
-        pass  # pyarrow does without
+class _Pandas:
+    """pyarrow imports pandas the first time it turns Python values into Arrow, which a build
+    that is not up to date does: imported on a thread as soon as that is likely (a chapter
+    must be read) or known, while the chapters are read and parsed, not on the way to the
+    first table. A daemon: a build that turns out to be up to date does not wait for it."""
+
+    def __init__(self):
+        self._started = False
+
+    def start(self) -> None:
+        if not self._started and "pandas" not in sys.modules:
+            self._started = True
+            threading.Thread(target=self._import, daemon=True).start()
+
+    @staticmethod
+    def _import() -> None:
+        try:
+            import pandas  # noqa: F401
+        except ImportError:
+            pass  # pyarrow does without
 
 
 def _declared_facts(descriptor: dict) -> dict[str, list]:

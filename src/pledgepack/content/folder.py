@@ -289,11 +289,12 @@ class UpToDate(Exception):
 
 def _read_all(tasks: list[tuple], jobs: int, progress: Progress | None,
               cache: ChapterCache, precheck: Callable | None = None,
-              rows: Callable | None = None):
+              rows: Callable | None = None, unsure: Callable | None = None):
     """Each chapter's result: from the cache when its bytes were read before, else parsed from
     the very bytes its key was made of (a file edited meanwhile cannot mix two versions).
     `precheck`, given every chapter's key before any is looked up, may end the reading by
-    returning something other than None (raised as UpToDate). Returns the results, the keys and
+    returning something other than None (raised as UpToDate); `unsure` is called once, as soon
+    as a chapter must be read to be known (it may have changed). Returns the results, the keys and
     the rows `rows()` gave; a chapter whose rows those hold is a CachedChapter, not decoded."""
     total = len(tasks)
     if jobs > 1 and total >= PARALLEL_MIN_FILES:
@@ -312,6 +313,9 @@ def _read_all(tasks: list[tuple], jobs: int, progress: Progress | None,
         except OSError:
             state = None  # read_bytes says why
         key = cache.known_key(task, state) if state is not None else None
+        if key is None and unsure is not None:
+            unsure()  # a chapter that may have changed
+            unsure = None
         raw = None if key is not None else task[0].read_bytes()
         read.append((raw, task))
         keys.append(key if key is not None else cache.read_key(raw, task, state, taken))
@@ -405,7 +409,8 @@ def scan_content(root: Path | str, schema: PackageSchema, *, include_unpublished
                  document_id: str | None = None, document_title: str | None = None,
                  jobs: int = 1, progress: Progress | None = None,
                  cache: ChapterCache | None = None,
-                 precheck: Callable | None = None, rows: Callable | None = None) -> Content:
+                 precheck: Callable | None = None, rows: Callable | None = None,
+                 unsure: Callable | None = None) -> Content:
     """Read every document under `root`, collecting every problem in `diagnostics` (sorted by
     place) instead of raising; chapters with errors contribute no rows. With `cache`, chapters
     read before come from it and new ones go into it. `rows`, called once the chapters' keys
@@ -430,7 +435,7 @@ def scan_content(root: Path | str, schema: PackageSchema, *, include_unpublished
         cache = ChapterCache(None, reader.root, statuses, measures)
     if any(d.severity == ERROR for d in reader.diagnostics):
         precheck = None  # the folder has an error of its own, which this reading must report
-    results, keys, cached = _read_all(tasks, jobs, progress, cache, precheck, rows)
+    results, keys, cached = _read_all(tasks, jobs, progress, cache, precheck, rows, unsure)
     said = list(reader.diagnostics)
     gathered = _gather(reader, results, keys, include_unpublished)
     if cached is not None and gathered[1]:

@@ -308,18 +308,19 @@ _WARM_UP = {"$schema": "https://datapackage.org/profiles/2.0/datapackage.json", 
 def _child(stdin, stdout, warm: bool = True) -> None:
     """The child's work: the database on a thread of its own (DuckDB lets go of the GIL),
     each table as soon as its file comes, and meanwhile the checks when they are asked for.
-    The checks' code is imported, and (where `warm`) frictionless with it and its first check
-    paid for, on a thread of its own from the start: in a rebuild the job and the tables come
-    before that would be done."""
+    Where `warm`, frictionless is imported, and its first check paid for, on a thread of its
+    own from the start: in a rebuild the job and the tables come before that would be done.
+    Otherwise the checks' code is imported when they are asked for, and not while the
+    database starts (importing holds the GIL the database's thread needs between tables)."""
 
     def warm_up() -> None:
         from ..check.validate import descriptor_findings
 
-        if warm:
-            descriptor_findings(_WARM_UP, ".")
+        descriptor_findings(_WARM_UP, ".")
 
     warming = threading.Thread(target=warm_up, daemon=True)
-    warming.start()
+    if warm:
+        warming.start()
     job = json.loads(stdin.readline())
     arriving = _Arriving()
     failed: list[BaseException] = []
@@ -338,7 +339,8 @@ def _child(stdin, stdout, warm: bool = True) -> None:
             if "table" in message:
                 arriving.add(message["table"], Path(message["parquet"]))
             elif "checks" in message:
-                warming.join()
+                if warm:
+                    warming.join()
                 from ..check.validate import descriptor_findings, parquet_findings
 
                 checks = message["checks"]
