@@ -213,10 +213,15 @@ def _run(content: Path, out: Path, schema: PackageSchema, phases: _Phases,
     folders: list[Path] = []  # the new package's folder, once made
 
     def new_folder() -> Path:
-        folders.append(temp_folder(out, "tmp"))
-        os.chmod(folders[0], 0o755)
-        mark(folders[0])
-        return folders[0]
+        tmp = temp_folder(out, "tmp")
+        try:
+            os.chmod(tmp, 0o755)
+            mark(tmp)
+        except BaseException:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
+        folders.append(tmp)
+        return tmp
 
     last = last_build(cache_dir, out)
     proven_descriptor = last.get("descriptor") if last else None
