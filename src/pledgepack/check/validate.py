@@ -40,10 +40,9 @@ from ..package.descriptor import (
 # Below this many CSV bytes, worker processes cost more than they save.
 PARALLEL_MIN_BYTES = 4 << 20
 LIMIT_ERRORS = 100
-# (descriptor, folder, declared, parquet, skip, keys_only) -> {"descriptor":
-# descriptor_findings(descriptor, folder), "parquet": parquet_findings(declared, parquet, skip,
-# keys_only)}, found elsewhere
-# (descriptor, folder, declared, parquet, proven, keys_only, descriptor_check) -> answer
+# (descriptor, folder, declared, parquet, skip, keys_only, descriptor_check) -> {"descriptor":
+# descriptor_findings(descriptor, folder) (left out without descriptor_check), "parquet":
+# parquet_findings(declared, parquet, skip, keys_only)}, found elsewhere
 Checks = Callable[[dict, Path, dict, dict, list, list, bool], dict]
 
 
@@ -156,8 +155,8 @@ def validate_package(folder: Path | str, *, jobs: int = 2, csv_rows: bool = True
     to. The checks would read the same bytes the same way and find what they found before.
     Only with `rehash=False`, where the hashes are the files' own (the build's).
     `proven_descriptor` (an earlier report's descriptor_key) is the same for the descriptor's
-    own check: it is not run again where the key is the same; its file is always read, and
-    its sizes and hashes held against the files."""
+    own check: it is not run again where the key is the same; the descriptor is always read,
+    and every file it declares found and its size held against the file."""
     started = time.perf_counter()
     folder = Path(folder)
     if folder.name == DESCRIPTOR and folder.is_file():

@@ -107,7 +107,7 @@ class ChapterCache:
         self._looked = False
         self._elsewhere: set[str] = set()
         self._stats: dict | None = None
-        self._new_stats: dict[str, tuple] = {}
+        self._new_stats: dict[tuple[str, ...], tuple] = {}
 
     def known_key(self, task: tuple, state: os.stat_result) -> str | None:
         """The key of the chapter of `task` without reading it, when its file is in the state
@@ -148,9 +148,8 @@ class ChapterCache:
     def key(self, raw: bytes, task: tuple) -> str:
         """The key of a chapter read from `raw` with the arguments `task` (after the bytes)."""
         digest = self._salt.copy()
-        for item in task:
-            if isinstance(item, (str, Path)):
-                digest.update(os.fsencode(item) + b"\0")
+        for item in _task_id(task):
+            digest.update(os.fsencode(item) + b"\0")
         digest.update(raw)
         return digest.hexdigest()
 
