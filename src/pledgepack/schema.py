@@ -8,7 +8,6 @@ from __future__ import annotations
 import copy
 import json
 from functools import cached_property
-from importlib import resources
 from pathlib import Path
 
 from .errors import PledgepackError
@@ -32,9 +31,9 @@ DUCKDB_TYPES = {
 
 def default_descriptor_path() -> Path:
     """The descriptor shipped with pledgepack: inside the wheel, or at the root of a checkout."""
-    packaged = resources.files("pledgepack").joinpath(DESCRIPTOR_NAME)
+    packaged = Path(__file__).with_name(DESCRIPTOR_NAME)
     if packaged.is_file():
-        return Path(str(packaged))
+        return packaged
     return Path(__file__).resolve().parents[2] / DESCRIPTOR_NAME
 
 

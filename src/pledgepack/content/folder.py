@@ -432,7 +432,7 @@ def scan_content(root: Path | str, schema: PackageSchema, *, include_unpublished
             tasks.append((path, str(reader.root / relpath), relpath,
                           source.document_id, statuses, measures))
     if cache is None:
-        cache = ChapterCache(None, reader.root, statuses, measures)
+        cache = ChapterCache(None, reader.root, statuses, measures, salted=False)
     if any(d.severity == ERROR for d in reader.diagnostics):
         precheck = None  # the folder has an error of its own, which this reading must report
     results, keys, cached = _read_all(tasks, jobs, progress, cache, precheck, rows, unsure)
