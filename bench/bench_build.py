@@ -15,7 +15,8 @@ Each repeat runs two things, one after the other, each in a fresh child process:
 * a full `build(corpus, out)` into a fresh out folder, with its phase timings
   (parse, tables, write, validate, duckdb), the time outside the phases ("other": schema
   loading, the `git log` timestamp, building the descriptor, the final swap) and the
-  total wall time of the call (imports not included).
+  total wall time of the call (imports not included; what `pledgepack build` does just
+  before it, pyarrow_without_pandas, included).
 
 Each child reports its peak resident memory with getrusage: RUSAGE_SELF for its own
 process, RUSAGE_CHILDREN for the largest of its descendants (the build's pools run under
@@ -162,11 +163,12 @@ def child_floor(corpus: Path) -> dict:
 def child_build(corpus: Path, out: Path) -> dict:
     """One full build, with its phase timings and total wall time."""
     import pledgepack
-    from pledgepack.build import build
+    from pledgepack.build import build, pyarrow_without_pandas
 
     sampler = DescendantSampler()
     sampler.start()
     started = time.perf_counter()
+    pyarrow_without_pandas()  # as `pledgepack build` does before the build
     result = build(corpus, out)
     total = time.perf_counter() - started
     worker_kib = sampler.stop()

@@ -6,7 +6,8 @@ one statement's status in another (the statements and status_history change).
 Each size gets a fresh corpus from ../shared/bench/make_corpus.py (PLEDGEPACK_CORPUS_SCRIPT
 to use another copy) and a cache folder of its own (XDG_CACHE_HOME; the corpus is not a git
 repository). Each run is `build(corpus, out)` in a fresh child process, timed around the call
-(imports not included); peak RSS is the child's own (getrusage), workers not included.
+and what `pledgepack build` does just before it (imports not included); peak RSS is the
+child's own (getrusage), workers not included.
 Ratios are taken within one run of this script: rebuild / full build.
 
 Usage: bench_rebuild.py [--sizes 10k,100k,300k] [--repeat N]
@@ -35,9 +36,10 @@ SETTLE_SECONDS = 2.5
 
 
 def child(corpus: str, out: str) -> int:
-    from pledgepack.build import build
+    from pledgepack.build import build, pyarrow_without_pandas
 
     started = time.perf_counter()
+    pyarrow_without_pandas()  # as `pledgepack build` does before the build
     result = build(corpus, out)
     seconds = time.perf_counter() - started
     print(json.dumps({"seconds": seconds, "up_to_date": result.up_to_date,

@@ -1,11 +1,13 @@
 """The build end to end: shipped content, the package files, determinism, consumers' tools."""
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import shutil
 import subprocess
 import sys
+import textwrap
 from pathlib import Path
 
 import duckdb
@@ -594,3 +596,33 @@ def test_the_builds_own_check_trusts_only_the_hashes_it_just_took(tmp_path):
     found = validate_package(out, csv_rows=False, rehash=False).problems
     assert {(p.check, p.resource) for p in found} >= {("bytes", "documents"),
                                                      ("hash", "documents")}
+
+
+def test_the_build_command_spares_pandas_and_leaves_it_usable(content, tmp_path):
+    """pyarrow would import pandas at the build's first conversion of Python values (0.3-0.4
+    s, where pandas is installed): `pledgepack build` has it go without, and pandas, imported
+    after in the same process, still works with pyarrow both ways."""
+    if importlib.util.find_spec("pandas") is None:
+        pytest.skip("pandas is not installed (pip install pandas): there is nothing to spare")
+    script = textwrap.dedent("""
+        import sys
+        from pledgepack.cli import main
+        content, out = sys.argv[1:3]
+        sys.argv = ["pledgepack", "build", "--content", content, "--out", out]
+        try:
+            main()
+        except SystemExit as exc:
+            assert exc.code in (0, None), exc.code
+        assert "pandas" not in sys.modules, "the build imported pandas"
+        import pandas as pd
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+        frame = pq.ParquetFile(out + "/data/statements.parquet").read().to_pandas()
+        assert isinstance(frame, pd.DataFrame) and len(frame) > 0
+        assert pa.Table.from_pandas(frame, preserve_index=False).num_rows == len(frame)
+        print(pa.array(pd.Series([1, None], dtype="Int64")).to_pylist())
+    """)
+    proc = subprocess.run([sys.executable, "-c", script, str(content), str(tmp_path / "dist")],
+                          capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip().splitlines()[-1] == "[1, None]"

@@ -99,7 +99,9 @@ def build(content, out, descriptor, include_unpublished, strict, document_id, do
           jobs, no_git_history, allow_shallow, full_validation):
     """Build the data package from the content folder into --out."""
     from .build import build as run_build
+    from .build import pyarrow_without_pandas
 
+    pyarrow_without_pandas()
     progress = _Progress()
     with _failures("build", out, progress):
         result = run_build(content, out, descriptor=descriptor,
@@ -166,8 +168,10 @@ def _report_build(result) -> None:
 def release(version, previous, content, out, descriptor, base_url, flat, jobs):
     """Cut a release into --out: the package, README, CHANGELOG, CITATION.cff, LICENSE.md,
     a chart, a reproducible <package>-<version>.zip and SHA256SUMS."""
+    from .build import pyarrow_without_pandas
     from .release.cut import release as run_release
 
+    pyarrow_without_pandas()
     progress = _Progress()
     with _failures("release", out, progress):
         result = run_release(content, out, version=version, previous=previous,

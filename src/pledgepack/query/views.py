@@ -368,3 +368,8 @@ if __name__ == "__main__":
     import duckdb  # noqa: F401
 
     _child(sys.stdin, sys.stdout, sys.argv[2:3] != ["cold"])
+    # The database is closed and every answer said: ending without Python's teardown of
+    # DuckDB, pyarrow and frictionless saves the build 0.05-0.1 s of waiting.
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(0)
