@@ -86,7 +86,8 @@ def _reader_digest() -> bytes:
 
 
 class ChapterCache:
-    """Parsed chapters of one content folder under `folder` (None: keys only, nothing stored)."""
+    """Parsed chapters of one content folder under `folder` (None: keys only, nothing stored;
+    without `salted`, keys that hold only within one reading)."""
 
     def __init__(self, folder: Path | None, root: Path, statuses: frozenset,
                  measures: frozenset, *, salted: bool = True):
