@@ -4,8 +4,7 @@ how long `pledgepack --help` takes to answer.
 Three figures, each the median of --repeat runs: the whole lint command as a hook runs it
 (a new Python process: interpreter start, imports, lint, output; bytecode cached, as after
 any first run), the lint call alone inside one process, and the whole `pledgepack --help`
-command. Aims: lint under 0.3 s, --help under
-0.2 s.
+command. Aims: lint under 0.3 s, --help under 0.2 s.
 """
 from __future__ import annotations
 

@@ -98,8 +98,7 @@ def cli():
 def build(content, out, descriptor, include_unpublished, strict, document_id, document_title,
           jobs, no_git_history, allow_shallow, full_validation):
     """Build the data package from the content folder into --out."""
-    from .build import build as run_build
-    from .build import pyarrow_without_pandas
+    from .build import build as run_build, pyarrow_without_pandas
 
     pyarrow_without_pandas()
     progress = _Progress()
