@@ -127,6 +127,60 @@ def test_one_edited_chapter_rebuilds_to_the_bytes_of_a_clean_build(tmp_path, mon
     assert data(out) == data(tmp_path / "clean")
 
 
+def many_chapters(root: Path, count: int) -> Path:
+    chapters = {}
+    for n in range(count):
+        text = CHAPTER.replace("1.1 Digitale Verwaltung", f"1.{n} Kapitel {n}")
+        chapters[f"1-{n:02}-kapitel.md"] = text.replace("(#", f"(#k{n}-").replace(
+            "id: ", f"id: k{n}-")
+    return make_document(root, chapters=chapters)
+
+
+def test_kept_rows_stay_while_few_chapters_changed_and_the_rebuilds_stay_clean(
+        tmp_path, monkeypatch):
+    """Where a rebuild read a chapter or two of many anew, the kept rows are not written
+    again (all of their bytes, in every such rebuild): the next build takes the other
+    chapters' rows from them and the chapters read since from the chapter cache. Once more
+    than rowcache.DRIFT of the rows come from elsewhere, they are written again."""
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1700000000")
+    monkeypatch.setattr(cache_module, "SETTLED_NS", 0)  # the files here are moments old
+    content = many_chapters(tmp_path / "content", 80)  # 4 rows each
+    out = tmp_path / "dist"
+    build(content, out)
+    first = kept_rows_keys()
+    assert len(first) == 80
+    kept_file = rows_file().read_bytes(), rows_file().stat().st_mtime_ns
+    chapters = sorted(content.rglob("*.md"))
+    reads = _chapter_reads(monkeypatch)
+
+    def clean(n: int) -> None:
+        monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / f"clean-cache-{n}"))
+        try:
+            assert not build(content, tmp_path / f"clean-{n}").up_to_date
+        finally:
+            monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+        assert data(out) == data(tmp_path / f"clean-{n}")
+
+    for n, chapter in enumerate(chapters[:2]):
+        chapter.write_text(chapter.read_text(encoding="utf-8") + f"\nMehr Text {n}.\n",
+                           encoding="utf-8")
+        reads.clear()
+        assert not build(content, out).up_to_date
+        # only the chapter edited now was read; the one edited before came from the pack
+        assert reads == [chapter.name]
+        assert (rows_file().read_bytes(), rows_file().stat().st_mtime_ns) == kept_file
+        assert len(pack_keys()) == n + 1 and not pack_keys() & first
+        clean(n)
+    # 12 chapters more: the kept rows are written again
+    for chapter in chapters[2:14]:
+        chapter.write_text(chapter.read_text(encoding="utf-8") + "\nNoch mehr.\n",
+                           encoding="utf-8")
+    assert not build(content, out).up_to_date
+    assert len(kept_rows_keys()) == 80 and len(kept_rows_keys() & first) == 80 - 14
+    assert len(pack_keys()) == 14 and pack_keys() <= kept_rows_keys()
+    clean(2)
+
+
 def test_a_file_changed_or_deleted_by_hand_builds_again(tmp_path, monkeypatch):
     monkeypatch.setenv("SOURCE_DATE_EPOCH", "1700000000")
     content = two_chapters(tmp_path / "content")

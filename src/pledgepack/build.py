@@ -506,6 +506,8 @@ class _Rows:
                 for name, kept in cached.tables.items())
                 and all(c.offsets is not None for c in model.layout)):
             return
+        if rowcache.still_serves(model.layout, cached):
+            return
         ids = {name: self.ids[name] for name in unsorted if name in self.ids}
         if "recorded" in unsorted:
             ids["recorded"] = rowcache.rows_id(self.salt, self.include_unpublished, "recorded",

@@ -101,6 +101,30 @@ def rows_id(salt_: str, include_unpublished: bool, name: str, layout,
     return digest.hexdigest()
 
 
+# The kept rows are written again once the rows they cannot give (of chapters read anew, each
+# build again) come to more than this share of all, or the rows they hold that no chapter
+# takes any more (the last versions of chapters changed since) to more than those it gives.
+DRIFT = 1 / 32
+
+
+def still_serves(layout, cached: CachedRows | None) -> bool:
+    """Whether the kept rows `cached` can stay as they are for the next build of the chapters
+    of `layout`: that build takes most rows from them and reads the rest from the chapter
+    cache, which holds every chapter the kept rows do not. Writing them again costs a rebuild
+    about as much as the rest of it where one chapter of many changed (all of their bytes,
+    while the build's own files are written)."""
+    if cached is None:
+        return False
+    fresh = taken = 0
+    for chapter in layout:
+        if chapter.offsets is None:
+            fresh += sum(chapter.counts)
+        else:
+            taken += sum(chapter.counts)
+    unused = sum(len(table) for table in cached.tables.values()) - taken
+    return fresh <= DRIFT * (fresh + taken) and unused <= taken
+
+
 def holds_most(cached: CachedRows | None, keys: list[str]) -> bool:
     """Whether `cached` holds the rows of more than half of the chapters of `keys`."""
     return cached is not None and sum(key in cached.chapters for key in keys) * 2 > len(keys)
