@@ -163,6 +163,9 @@ def child_floor(corpus: Path) -> dict:
 def child_build(corpus: Path, out: Path) -> dict:
     """One full build, with its phase timings and total wall time."""
     import pledgepack
+    from pledgepack.workers import quiet_blas
+
+    quiet_blas()  # as `pledgepack build` does first, before numpy is imported
     from pledgepack.build import build, pyarrow_without_pandas
 
     sampler = DescendantSampler()

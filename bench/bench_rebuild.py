@@ -36,6 +36,9 @@ SETTLE_SECONDS = 2.5
 
 
 def child(corpus: str, out: str) -> int:
+    from pledgepack.workers import quiet_blas
+
+    quiet_blas()  # as `pledgepack build` does first, before numpy is imported
     from pledgepack.build import build, pyarrow_without_pandas
 
     started = time.perf_counter()

@@ -626,3 +626,57 @@ def test_the_build_command_spares_pandas_and_leaves_it_usable(content, tmp_path)
                           capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip().splitlines()[-1] == "[1, None]"
+
+
+def _threads_after_pyarrow(quiet: bool) -> int:
+    """The threads of a fresh process that imported pyarrow (and with it numpy), after
+    workers.quiet_blas where `quiet`."""
+    script = textwrap.dedent(f"""
+        import os
+        if {quiet!r}:
+            from pledgepack.workers import quiet_blas
+            quiet_blas()
+        import pyarrow
+        print(len(os.listdir("/proc/self/task")))
+    """)
+    env = {k: v for k, v in os.environ.items() if k != "OPENBLAS_NUM_THREADS"}
+    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                          env=env, check=True)
+    return int(proc.stdout)
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux") or (os.cpu_count() or 1) < 2,
+                    reason="counts threads in /proc, which OpenBLAS starts only on several "
+                           "cores: Linux with two cores or more")
+def test_the_command_and_the_database_child_start_no_blas_threads(monkeypatch):
+    """numpy, which pyarrow imports, would start OpenBLAS's threads, which spin for about 0.1
+    s of CPU in each process: the command line and the database's child ask for none, unless
+    the user set how many."""
+    loud, quiet = _threads_after_pyarrow(False), _threads_after_pyarrow(True)
+    assert quiet < loud, f"{quiet} threads with quiet_blas, {loud} without"
+    script = textwrap.dedent("""
+        import os, sys
+        from pledgepack.cli import main
+        sys.argv = ["pledgepack", "--version"]
+        try:
+            main()
+        except SystemExit:
+            pass
+        print(os.environ.get("OPENBLAS_NUM_THREADS"))
+    """)
+    env = {k: v for k, v in os.environ.items() if k != "OPENBLAS_NUM_THREADS"}
+    for given, expected in ((None, "1"), ("2", "2")):
+        if given:
+            env["OPENBLAS_NUM_THREADS"] = given
+        proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                              env=env, check=True)
+        assert proc.stdout.strip().splitlines()[-1] == expected
+    from pledgepack.query.views import DatabaseWriter
+
+    monkeypatch.delenv("OPENBLAS_NUM_THREADS", raising=False)
+    writer = DatabaseWriter(PackageSchema.load(None))
+    try:
+        environ = Path(f"/proc/{writer._proc.pid}/environ").read_bytes().split(b"\0")
+    finally:
+        writer.cancel()
+    assert b"OPENBLAS_NUM_THREADS=1" in environ

@@ -489,4 +489,7 @@ def history(statement_id, db, fmt):
 
 
 def main() -> None:
+    from .workers import quiet_blas
+
+    quiet_blas()
     cli(prog_name="pledgepack")

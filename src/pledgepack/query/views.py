@@ -19,6 +19,7 @@ from pathlib import Path
 from ..check.sqlchecks import quote_ident, quote_literal
 from ..errors import PledgepackError
 from ..schema import PackageSchema
+from ..workers import QUIET_BLAS
 from .analysis import ANALYST_VIEWS, MACROS
 
 STATUS_TYPE = "pledge_status"
@@ -147,7 +148,8 @@ class DatabaseWriter:
         self.schema = schema
         self.path: Path | None = None
         package_root = str(Path(__file__).resolve().parents[2])
-        env = {**os.environ, **ALLOCATOR_ENV,
+        # the child imports pyarrow for the checks, and with it numpy (workers.QUIET_BLAS)
+        env = {**QUIET_BLAS, **os.environ, **ALLOCATOR_ENV,
                "PYTHONPATH": os.pathsep.join(
                    p for p in (package_root, os.environ.get("PYTHONPATH")) if p)}
         self._stderr = tempfile.TemporaryFile("w+b")
