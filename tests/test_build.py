@@ -628,6 +628,10 @@ def test_the_build_command_spares_pandas_and_leaves_it_usable(content, tmp_path)
     assert proc.stdout.strip().splitlines()[-1] == "[1, None]"
 
 
+def _without_blas_setting() -> dict[str, str]:
+    return {k: v for k, v in os.environ.items() if k != "OPENBLAS_NUM_THREADS"}
+
+
 def _threads_after_pyarrow(quiet: bool) -> int:
     """The threads of a fresh process that imported pyarrow (and with it numpy), after
     workers.quiet_blas where `quiet`."""
@@ -639,9 +643,8 @@ def _threads_after_pyarrow(quiet: bool) -> int:
         import pyarrow
         print(len(os.listdir("/proc/self/task")))
     """)
-    env = {k: v for k, v in os.environ.items() if k != "OPENBLAS_NUM_THREADS"}
     proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
-                          env=env, check=True)
+                          env=_without_blas_setting(), check=True)
     return int(proc.stdout)
 
 
@@ -664,7 +667,7 @@ def test_the_command_and_the_database_child_start_no_blas_threads(monkeypatch):
             pass
         print(os.environ.get("OPENBLAS_NUM_THREADS"))
     """)
-    env = {k: v for k, v in os.environ.items() if k != "OPENBLAS_NUM_THREADS"}
+    env = _without_blas_setting()
     for given, expected in ((None, "1"), ("2", "2")):
         if given:
             env["OPENBLAS_NUM_THREADS"] = given

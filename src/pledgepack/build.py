@@ -501,12 +501,8 @@ class _Rows:
     def keep(self, unsorted: dict) -> None:
         model = self.model
         cached = model.cached
-        if self.folder is None or (cached is not None and all(
-                rowcache.pieces(model.layout, name, None, kept) in ([], [(kept, 0, len(kept))])
-                for name, kept in cached.tables.items())
-                and all(c.offsets is not None for c in model.layout)):
-            return
-        if rowcache.still_serves(model.layout, cached):
+        # kept rows that still serve (those of every chapter, among them) are left as they are
+        if self.folder is None or rowcache.still_serves(model.layout, cached):
             return
         ids = {name: self.ids[name] for name in unsorted if name in self.ids}
         if "recorded" in unsorted:
