@@ -326,11 +326,14 @@ def test_parallel_reading_gives_the_same_package(tmp_path, monkeypatch):
     # A cache of its own, so that the workers parse every chapter rather than the cache of the
     # serial build answering; then once more from what the workers left in that cache.
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache-of-the-workers"))
+    # The build's workers send their rows as Arrow tables (_parse_batches); other readers'
+    # workers send whole results (_parse_all).
     sent = []
-    real_parse_all = content_module._parse_all
-    monkeypatch.setattr(content_module, "_parse_all",
-                        lambda jobs_in, *args: sent.extend(jobs_in) or real_parse_all(jobs_in,
-                                                                                     *args))
+    for name in ("_parse_all", "_parse_batches"):
+        real = getattr(content_module, name)
+        monkeypatch.setattr(content_module, name,
+                            lambda jobs_in, *args, real=real: sent.extend(jobs_in)
+                            or real(jobs_in, *args))
     result = build(root, tmp_path / "parallel", jobs=2)
     assert result.counts["statements"] == 12
     assert len(sent) == 6
@@ -339,6 +342,67 @@ def test_parallel_reading_gives_the_same_package(tmp_path, monkeypatch):
     build(root, tmp_path / "cached", jobs=2)
     assert sent == []
     assert files_of(tmp_path / "serial") == files_of(tmp_path / "cached")
+
+
+def _numbered(n: int, text: str = CHAPTER) -> str:
+    return (text.replace("id: portal", f"id: portal-{n}").replace("#portal", f"#portal-{n}")
+            .replace("id: akte", f"id: akte-{n}").replace("#akte", f"#akte-{n}"))
+
+
+def test_rows_the_workers_send_as_arrow_make_the_package_one_process_makes(tmp_path,
+                                                                           monkeypatch):
+    """The build's workers send each run of chapters' rows as Arrow tables: with unpublished
+    chapters (left out, then taken in), history entries and reports among them, the package
+    is the bytes one process makes of Python rows; an id used twice across two runs is the
+    error one process reports, with both places."""
+    import pledgepack.content.folder as content_module
+    from pledgepack.errors import ContentError
+
+    history = CHAPTER.replace(
+        "    measure: law\n",
+        "    measure: law\n    history:\n      - date: 2023-05-01\n"
+        "        status: not_implemented\n        note: Anfang\n")
+    assert history != CHAPTER
+    chapters = {f"{n}-kapitel.md": _numbered(n, history if n % 3 == 0 else CHAPTER)
+                for n in range(7)}
+    for n in (2, 5):
+        chapters[f"{n}-kapitel.md"] = chapters[f"{n}-kapitel.md"].replace(
+            "published: true", "published: false")
+    root = make_document(tmp_path / "content", chapters=chapters)
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1700000000")
+    original, original_whole = content_module._parse_batches, content_module._whole
+    for flags in ({}, {"include_unpublished": True}):
+        name = "-".join(flags) or "plain"
+        monkeypatch.setattr(content_module, "PARALLEL_MIN_FILES", 64)
+        serial = build(root, tmp_path / f"serial-{name}", jobs=1, **flags)
+        monkeypatch.setattr(content_module, "PARALLEL_MIN_FILES", 1)
+        monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / f"cache-{name}"))
+        runs, whole = [], []
+        monkeypatch.setattr(content_module, "_parse_batches",
+                            lambda todo, *args: runs.append(len(todo)) or original(todo, *args))
+        # read whole again only where an id is given twice: not here
+        monkeypatch.setattr(content_module, "_whole",
+                            lambda result, *args: whole.append(result) or result)
+        parallel = build(root, tmp_path / f"parallel-{name}", jobs=2, **flags)
+        assert runs == [7], "the workers did not parse the chapters"
+        assert whole == []
+        assert parallel.counts == serial.counts
+        assert parallel.counts["statements"] == (14 if flags else 10)
+        assert files_of(tmp_path / f"serial-{name}") == files_of(tmp_path / f"parallel-{name}")
+    # Two runs of one chapter each: chapter 0's id again in chapter 6.
+    monkeypatch.setattr(content_module, "_whole", original_whole)
+    [sixth] = root.rglob("6-kapitel.md")
+    sixth.write_text(_numbered(0), encoding="utf-8")
+    errors = []
+    for jobs, minimum in ((1, 64), (2, 1)):
+        monkeypatch.setattr(content_module, "PARALLEL_MIN_FILES", minimum)
+        monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / f"cache-duplicate-{jobs}"))
+        with pytest.raises(ContentError) as caught:
+            build(root, tmp_path / f"duplicate-{jobs}", jobs=jobs)
+        errors.append([str(d) for d in caught.value.diagnostics])
+    assert errors[0] == errors[1]
+    assert any("duplicate id 'portal-0'" in e and "0-kapitel.md" in e and "6-kapitel.md" in e
+               for e in errors[1]), errors[1]
 
 
 def test_duckdb_answers_from_any_directory_and_after_a_copy(built, tmp_path, monkeypatch):

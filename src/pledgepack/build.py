@@ -58,7 +58,8 @@ from .rebuild import (
     up_to_date,
 )
 from .schema import PackageSchema
-from .workers import default_jobs
+# pyarrow_without_pandas: the command line and the benchmarks import it from here
+from .workers import default_jobs, pandas_refused, pyarrow_without_pandas  # noqa: F401
 
 Progress = Callable[[str, int, int], None]
 
@@ -274,7 +275,7 @@ def _run(content: Path, out: Path, schema: PackageSchema, phases: _Phases,
                                include_unpublished=include_unpublished, document_id=document_id,
                                document_title=document_title, jobs=jobs, progress=progress,
                                cache=cache, precheck=precheck, rows=kept_rows,
-                               unsure=pandas.start)
+                               unsure=pandas.start, arrow=True)
         except UpToDate as skip:
             for writer in early:
                 writer.cancel()
@@ -377,40 +378,6 @@ def _run(content: Path, out: Path, schema: PackageSchema, phases: _Phases,
     return report, counts, diagnostics, notes, history, False
 
 
-class _RefusePandas:
-    """A finder that refuses to import pandas (see pyarrow_without_pandas)."""
-
-    def find_spec(self, name: str, path=None, target=None):
-        if name.partition(".")[0] == "pandas":
-            raise ImportError("pandas is not imported for pyarrow's probe")
-        return None
-
-
-_without_pandas = False
-
-
-def pyarrow_without_pandas() -> None:
-    """For a process that runs a pledgepack command and nothing else (the command line, the
-    benchmarks' children). pyarrow imports pandas, where it is installed, the first time it
-    turns Python values into Arrow, only to ask whether they are pandas objects: 0.3-0.4 s
-    of every build in an environment that has pandas (the tests', an analyst's), although
-    nothing in a build is one. Where pandas is not imported yet, pyarrow is made to ask now,
-    while pandas cannot be imported, and goes without it from then on. pandas can still be
-    imported after, and pyarrow's own conversions from and to pandas import it when asked."""
-    global _without_pandas
-    if _without_pandas or "pandas" in sys.modules:
-        return
-    import pyarrow as pa
-
-    refuse = _RefusePandas()
-    sys.meta_path.insert(0, refuse)
-    try:
-        pa.array([])  # pyarrow's first conversion: its probe for pandas
-    finally:
-        sys.meta_path.remove(refuse)
-    _without_pandas = True
-
-
 class _Pandas:
     """pyarrow imports pandas the first time it turns Python values into Arrow, which a build
     that is not up to date does: unless pyarrow_without_pandas spared that, imported on a
@@ -422,7 +389,7 @@ class _Pandas:
         self._started = False
 
     def start(self) -> None:
-        if not self._started and not _without_pandas and "pandas" not in sys.modules:
+        if not self._started and not pandas_refused() and "pandas" not in sys.modules:
             self._started = True
             threading.Thread(target=self._import, daemon=True).start()
 

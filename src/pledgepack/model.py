@@ -118,3 +118,6 @@ class Content(NamedTuple):
     # hold only the rows of the other chapters, and the tables put the two together.
     layout: tuple = ()
     cached: object | None = None
+    # The rows the workers of this build sent as Arrow tables, by table of rowcache.TABLES;
+    # a chapter of `layout` marked `parsed` has its rows there, not in the tuples above.
+    parsed: dict | None = None

@@ -56,8 +56,10 @@ _PATH, _DIAGNOSTICS = _FIELDS.index("path"), _FIELDS.index("diagnostics")
 @dataclass(frozen=True, slots=True)
 class CachedChapter:
     """What one chapter gave a build, without its rows: how many it gave each table of
-    package/rowcache.py (sections, statements, reports, recorded) and, for rows kept there,
-    where they start in its tables (None: rows of this build); and what it said."""
+    package/rowcache.py (sections, statements, reports, recorded) and where they start in the
+    tables that hold them (None: they are the Python rows of this build): the rows the last
+    build kept or, where `parsed`, the rows the workers of this build sent as Arrow tables
+    (Content.parsed); and what it said."""
 
     key: str
     counts: tuple[int, ...]
@@ -65,6 +67,7 @@ class CachedChapter:
     unpublished: bool
     ok: bool
     diagnostics: tuple[tuple, ...]
+    parsed: bool = False
 
 
 def _reader_digest() -> bytes:
@@ -157,8 +160,9 @@ class ChapterCache:
         return digest.hexdigest()
 
     def get(self, key: str) -> ChapterResult | None:
+        """The result of `key` from the last build's pack, or from an entry this build stored."""
         self._looked = True
-        data = self._entries().get(key)
+        data = self._kept.get(key) or self._entries().get(key)
         result = decode_entry(key, data) if isinstance(data, bytes) else None
         if result is not None:
             self.hits += 1

@@ -278,6 +278,47 @@ def _read_encoded(job: tuple[str, tuple]) -> bytes | ChapterResult:
     return result if data is None else data
 
 
+def _read_batch(job: tuple) -> tuple[list, list, list[bytes]]:
+    """A worker's job in a build: a run of chapters ((key, task) pairs) read into their cache
+    entries (or results, where one cannot be an entry), each chapter's counts, offsets and
+    diagnostics, and the rows they give each table of rowcache.TABLES as one Arrow table (an
+    IPC stream): the build's process then neither decodes the entries nor turns their values
+    into Arrow. A chapter left out of the package (unpublished, without
+    `include_unpublished`) gives no rows."""
+    import pyarrow as pa
+
+    from ..package.rowcache import TABLES
+    from ..package.tables import chapters_table
+
+    pairs, schemas, include_unpublished = job
+    entries, chapters = [], []
+    rows: dict[str, list] = {name: [] for name in TABLES}
+    totals = [0] * len(TABLES)
+    for key, task in pairs:
+        result = parse_chapter(*task)
+        data = encode_entry(key, result)
+        entries.append(result if data is None else data)
+        counts = (0, 0, 0, 0)
+        if result.ok and not (result.unpublished and not include_unpublished):
+            rows["sections"].append(result.section)
+            for name in TABLES[1:]:
+                rows[name].extend(getattr(result, name))
+            counts = (1, len(result.statements), len(result.reports), len(result.recorded))
+        chapters.append((counts, tuple(totals), result.unpublished, result.ok,
+                         tuple((d.path, d.line, d.severity, d.message, d.hint, d.col)
+                               for d in result.diagnostics)))
+        totals = [t + c for t, c in zip(totals, counts)]
+    streams = []
+    for name in TABLES:
+        table = chapters_table(schemas[name], name, rows[name])
+        sink = pa.BufferOutputStream()
+        with pa.ipc.new_stream(sink, schemas[name]) as writer:
+            if table.num_rows:
+                writer.write_table(table, max_chunksize=table.num_rows)
+        streams.append(sink.getvalue().to_pybytes())
+    return entries, chapters, streams
+
+
 class UpToDate(Exception):
     """Raised through read_content when `precheck` found, from the chapters' keys alone, that
     the output needs no build: it carries what `precheck` returned."""
@@ -289,13 +330,17 @@ class UpToDate(Exception):
 
 def _read_all(tasks: list[tuple], jobs: int, progress: Progress | None,
               cache: ChapterCache, precheck: Callable | None = None,
-              rows: Callable | None = None, unsure: Callable | None = None):
+              rows: Callable | None = None, unsure: Callable | None = None,
+              arrow: tuple | None = None):
     """Each chapter's result: from the cache when its bytes were read before, else parsed from
     the very bytes its key was made of (a file edited meanwhile cannot mix two versions).
     `precheck`, given every chapter's key before any is looked up, may end the reading by
     returning something other than None (raised as UpToDate); `unsure` is called once, as soon
-    as a chapter must be read to be known (it may have changed). Returns the results, the keys and
-    the rows `rows()` gave; a chapter whose rows those hold is a CachedChapter, not decoded."""
+    as a chapter must be read to be known (it may have changed). With `arrow` (the tables'
+    Arrow schemas, include_unpublished), chapters parsed by workers send their rows as Arrow
+    tables (_read_batch). Returns the results, the keys, the rows `rows()` gave and the rows
+    the workers sent (by table; None if none did); a chapter whose rows those hold is a
+    CachedChapter, not decoded."""
     total = len(tasks)
     if jobs > 1 and total >= PARALLEL_MIN_FILES:
         from ..workers import warm_up
@@ -341,6 +386,10 @@ def _read_all(tasks: list[tuple], jobs: int, progress: Progress | None,
             todo.append((n, key, (raw, *task)))
     del read
     done = total - len(todo)
+    parsed = None
+    if arrow is not None and jobs > 1 and len(todo) >= PARALLEL_MIN_FILES:
+        parsed = _parse_batches(todo, results, cache, jobs, progress, done, total, arrow)
+        todo = []
     for (n, key, _), result in zip(todo, _parse_all([(k, t) for _, k, t in todo], jobs,
                                                     progress, done, total)):
         if isinstance(result, bytes):
@@ -351,7 +400,54 @@ def _read_all(tasks: list[tuple], jobs: int, progress: Progress | None,
         results[n] = result
     if progress and done == total:
         progress("parse", total, total)
-    return results, keys, cached
+    return results, keys, cached, parsed
+
+
+def _parse_batches(todo: list[tuple[int, str, tuple]], results: list, cache: ChapterCache,
+                   jobs: int, progress: Progress | None, done: int, total: int,
+                   arrow: tuple) -> dict | None:
+    """The chapters of `todo` parsed by a pool of workers, in runs (_read_batch): each one's
+    entry goes into `cache`, its place in `results` becomes a CachedChapter whose rows lie in
+    the tables returned (by table of rowcache.TABLES, the runs' tables in order)."""
+    from concurrent.futures import ProcessPoolExecutor
+
+    import pyarrow as pa
+
+    from ..package.rowcache import TABLES
+    from ..workers import context, start_quiet_worker
+
+    schemas, include_unpublished = arrow
+    run = max(1, len(todo) // (jobs * 8))
+    runs = [todo[start:start + run] for start in range(0, len(todo), run)]
+    tables: dict[str, list[pa.Table]] = {name: [] for name in TABLES}
+    base = [0] * len(TABLES)
+    with ProcessPoolExecutor(max_workers=jobs, mp_context=context(),
+                             initializer=start_quiet_worker) as pool:
+        jobs_in = [([(key, task) for _, key, task in part], schemas, include_unpublished)
+                   for part in runs]
+        for part, (entries, chapters, streams) in zip(runs, pool.map(_read_batch, jobs_in)):
+            for (n, key, _), entry, (counts, offsets, unpublished, ok, said) in zip(
+                    part, entries, chapters):
+                if isinstance(entry, bytes):
+                    cache.store(key, entry)
+                    results[n] = CachedChapter(key, counts,
+                                               tuple(b + o for b, o in zip(base, offsets)),
+                                               unpublished, ok, said, parsed=True)
+                else:  # a result no entry can hold: its Python rows, as in one process
+                    cache.put(key, entry)
+                    results[n] = entry
+            for name, stream in zip(TABLES, streams):
+                with pa.ipc.open_stream(pa.py_buffer(stream)) as reader:
+                    table = reader.read_all()
+                tables[name].append(table)
+            base = [b + len(tables[name][-1]) for b, name in zip(base, TABLES)]
+            done += len(part)
+            if progress:
+                progress("parse", done, total)
+    if not any(isinstance(results[n], CachedChapter) for n, _, _ in todo):
+        return None
+    return {name: pa.concat_tables(parts) if parts else schemas[name].empty_table()
+            for name, parts in tables.items()}
 
 
 def _parse_all(jobs_in: list[tuple[str, tuple]], jobs: int, progress: Progress | None,
@@ -410,12 +506,14 @@ def scan_content(root: Path | str, schema: PackageSchema, *, include_unpublished
                  jobs: int = 1, progress: Progress | None = None,
                  cache: ChapterCache | None = None,
                  precheck: Callable | None = None, rows: Callable | None = None,
-                 unsure: Callable | None = None) -> Content:
+                 unsure: Callable | None = None, arrow: bool = False) -> Content:
     """Read every document under `root`, collecting every problem in `diagnostics` (sorted by
     place) instead of raising; chapters with errors contribute no rows. With `cache`, chapters
     read before come from it and new ones go into it. `rows`, called once the chapters' keys
     are known, may give the rows the last build kept (package/rowcache.py): the chapters it
-    holds are then not decoded, and the Content says where their rows are (layout, cached)."""
+    holds are then not decoded, and the Content says where their rows are (layout, cached).
+    With `arrow`, chapters parsed by workers send their rows as Arrow tables (Content.parsed):
+    for a build, which makes tables of them; others read the rows as Python values."""
     reader = _Reader(Path(root), schema)
     sources = reader.discover(document_id)
     if document_title and len(sources) > 1:
@@ -435,18 +533,28 @@ def scan_content(root: Path | str, schema: PackageSchema, *, include_unpublished
         cache = ChapterCache(None, reader.root, statuses, measures, salted=False)
     if any(d.severity == ERROR for d in reader.diagnostics):
         precheck = None  # the folder has an error of its own, which this reading must report
-    results, keys, cached = _read_all(tasks, jobs, progress, cache, precheck, rows, unsure)
+    schemas = None
+    if arrow:
+        from ..package import rowcache
+
+        schemas = (rowcache.table_schemas(schema), include_unpublished)
+    results, keys, cached, parsed = _read_all(tasks, jobs, progress, cache, precheck, rows,
+                                              unsure, schemas)
     said = list(reader.diagnostics)
     gathered = _gather(reader, results, keys, include_unpublished)
-    if cached is not None and gathered[1]:
-        if cached.collides(gathered[4], [s.statement_id for s in gathered[1]]):
-            # An id of a chapter read now is also one of a chapter whose rows were kept: read
-            # every chapter, so that the error names both places as it always does.
+    if (cached is not None and gathered[1]) or parsed is not None:
+        from ..package import rowcache
+
+        if rowcache.ids_collide(gathered[4], [s.statement_id for s in gathered[1]], cached,
+                                parsed):
+            # An id is given twice, and not both times by a chapter's Python rows: read every
+            # chapter whole, so that the error names both places as it always does.
             reader.diagnostics[:] = said
             results = [_whole(result, task, cache) for result, task in zip(results, tasks)]
-            gathered, cached = _gather(reader, results, keys, include_unpublished), None
+            gathered, cached, parsed = _gather(reader, results, keys, include_unpublished), \
+                None, None
     sections, statements, reports, recorded, layout = gathered
-    if not any(chapter.offsets is not None for chapter in layout):
+    if not any(chapter.offsets is not None and not chapter.parsed for chapter in layout):
         cached = None
     package: dict = {}
     if reader.root.is_dir():
@@ -456,7 +564,7 @@ def scan_content(root: Path | str, schema: PackageSchema, *, include_unpublished
     return Content(documents=tuple(documents), sections=tuple(sections),
                    statements=tuple(statements), reports=tuple(reports),
                    diagnostics=tuple(diagnostics), recorded=tuple(recorded), package=package,
-                   layout=tuple(layout), cached=cached)
+                   layout=tuple(layout), cached=cached, parsed=parsed)
 
 
 def _gather(reader: _Reader, results: list, keys: list[str], include_unpublished: bool):

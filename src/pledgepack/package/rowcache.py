@@ -84,6 +84,24 @@ class CachedRows:
                    for _, start, count in pieces(layout, "statements", None, kept))
 
 
+def ids_collide(layout, ids: list[str], cached: CachedRows | None,
+                parsed: dict[str, pa.Table] | None) -> bool:
+    """Whether a statement id is given twice by the chapters of `layout`: `ids` are those of
+    the Python rows read now, the others those of the rows kept (`cached`) and sent as Arrow
+    (`parsed`). Where some are only Python ids, only those are looked up."""
+    if parsed is None:
+        return cached is not None and cached.collides(layout, ids)
+    import pyarrow.compute as pc
+
+    kept = cached.tables["statements"] if cached is not None else None
+    chunks = [source.column("statement_id").slice(start, count)
+              for source, start, count in pieces(layout, "statements", None, kept,
+                                                 parsed["statements"])]
+    every = pa.chunked_array([pa.array(ids, pa.string())]
+                             + [c for column in chunks for c in column.chunks], pa.string())
+    return pc.count_distinct(every).as_py() != len(every)
+
+
 def rows_id(salt_: str, include_unpublished: bool, name: str, layout,
             table: pa.Table, cached: CachedRows | None) -> str:
     """A name for the rows of table `name` before the sort, `table`: the same name, the same
@@ -117,7 +135,7 @@ def still_serves(layout, cached: CachedRows | None) -> bool:
         return False
     fresh = taken = 0
     for chapter in layout:
-        if chapter.offsets is None:
+        if chapter.offsets is None or chapter.parsed:
             fresh += sum(chapter.counts)
         else:
             taken += sum(chapter.counts)
@@ -221,11 +239,12 @@ def _unlink(path) -> None:
         pass
 
 
-def pieces(layout, name: str, fresh: pa.Table | None,
-           kept: pa.Table) -> list[tuple[pa.Table, int, int]]:
+def pieces(layout, name: str, fresh: pa.Table | None, kept: pa.Table | None,
+           parsed: pa.Table | None = None) -> list[tuple[pa.Table, int, int]]:
     """Table `name` of TABLES as the chapters of `layout` give it: (table, start, count) in
-    their order, neighbours joined, from `fresh` (the rows read now, in order; None: leave
-    them out) and from `kept` (the last build's)."""
+    their order, neighbours joined, from `fresh` (the Python rows read now, in order; None:
+    leave them out), from `kept` (the last build's) and from `parsed` (the rows the workers
+    sent as Arrow tables, Content.parsed)."""
     index = TABLES.index(name)
     found: list[tuple[pa.Table, int, int]] = []
     read = 0
@@ -239,7 +258,8 @@ def pieces(layout, name: str, fresh: pa.Table | None,
             if source is None:
                 continue
         else:
-            source, start = kept, chapter.offsets[index]
+            source = parsed if chapter.parsed else kept
+            start = chapter.offsets[index]
         if found and found[-1][0] is source and found[-1][1] + found[-1][2] == start:
             found[-1] = (source, found[-1][1], found[-1][2] + count)
         else:

@@ -7,7 +7,7 @@ from typing import NamedTuple
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from ..model import Content, Recorded, StatusChange
+from ..model import Content, Recorded, Report, Section, Statement, StatusChange
 from ..schema import PackageSchema
 from . import rowcache
 
@@ -34,12 +34,14 @@ def sort_table(schema: PackageSchema, name: str, table: pa.Table) -> pa.Table:
     return table.combine_chunks() if any(c.num_chunks > 1 for c in table.columns) else table
 
 
-def unsorted_table(arrow: pa.Schema, rows: list, derived: dict | None = None) -> pa.Table:
-    """The rows as a table of `arrow`'s columns, in their order."""
+def unsorted_table(arrow: pa.Schema, rows: list, derived: dict | None = None,
+                   fields: tuple[str, ...] | None = None) -> pa.Table:
+    """The rows as a table of `arrow`'s columns, in their order. The rows are dicts, named
+    tuples, or plain tuples whose values are named by `fields`."""
     if rows and isinstance(rows[0], dict):
         columns = {f.name: [r.get(f.name) for r in rows] for f in arrow}
     elif rows:
-        columns = dict(zip(rows[0]._fields, zip(*rows)))
+        columns = dict(zip(fields or rows[0]._fields, zip(*rows)))
     else:
         columns = {f.name: [] for f in arrow}
     for column, make in (derived or {}).items():
@@ -47,18 +49,32 @@ def unsorted_table(arrow: pa.Schema, rows: list, derived: dict | None = None) ->
     return pa.Table.from_arrays([_column(columns[f.name], f) for f in arrow], schema=arrow)
 
 
+# The model's records of each table of rowcache.TABLES, and the columns made of their values.
+RECORDS = {"sections": Section, "statements": Statement, "reports": Report,
+           "recorded": Recorded}
+DERIVED = {"statements": {"reviewed": lambda c: [d is not None for d in c["last_update"]]}}
+
+
+def chapters_table(arrow: pa.Schema, name: str, rows: list) -> pa.Table:
+    """Rows of table `name` of rowcache.TABLES (records, or plain tuples in their order) as
+    a table of `arrow`, in their order: as the build makes them from the chapters' rows, in a
+    worker or here."""
+    return unsorted_table(arrow, rows, DERIVED.get(name), RECORDS[name]._fields)
+
+
 def chapter_rows(schema: PackageSchema, content: Content, name: str) -> pa.Table:
     """Table `name` of rowcache.TABLES before its sort: every chapter's rows in the chapters'
-    order, the rows read now and, in a rebuild, those the last build kept (content.cached)."""
+    order: the Python rows read now and those the workers sent as Arrow (content.parsed) and,
+    in a rebuild, those the last build kept (content.cached)."""
     arrow = rowcache.table_schemas(schema)[name]
     rows = {"sections": content.sections, "statements": content.statements,
             "reports": content.reports, "recorded": content.recorded}[name]
-    derived = ({"reviewed": lambda c: [d is not None for d in c["last_update"]]}
-               if name == "statements" else None)
-    fresh = unsorted_table(arrow, list(rows), derived)
-    if content.cached is None:
+    fresh = chapters_table(arrow, name, list(rows))
+    if content.cached is None and content.parsed is None:
         return fresh
-    pieces = rowcache.pieces(content.layout, name, fresh, content.cached.tables[name])
+    pieces = rowcache.pieces(content.layout, name, fresh,
+                             content.cached.tables[name] if content.cached else None,
+                             content.parsed[name] if content.parsed else None)
     if not pieces:
         return fresh
     # In pieces: a table that is written is put in one piece by its sort (sort_table); one
@@ -157,8 +173,8 @@ HISTORY_COLUMNS = _Current._fields
 
 def for_history(schema: PackageSchema, content: Content) -> Content:
     """`content` with every chapter's statements (their HISTORY_COLUMNS) and history entries,
-    for history/timeline.py's merge_history, where some chapters' rows are kept rows."""
-    if content.cached is None:
+    for history/timeline.py's merge_history, where some chapters' rows are Arrow rows."""
+    if content.cached is None and content.parsed is None:
         return content
     statements = chapter_rows(schema, content, "statements")
     columns = [statements.column(name) for name in HISTORY_COLUMNS]
@@ -166,4 +182,4 @@ def for_history(schema: PackageSchema, content: Content) -> Content:
     recorded = chapter_rows(schema, content, "recorded").to_pylist()
     return content._replace(
         statements=tuple(map(_Current._make, zip(*(c.to_pylist() for c in columns)))),
-        recorded=tuple(Recorded(**row) for row in recorded), cached=None)
+        recorded=tuple(Recorded(**row) for row in recorded), cached=None, parsed=None)
