@@ -44,7 +44,7 @@ from .package.descriptor import (
     write_descriptor,
 )
 from .package import rowcache
-from .package.tables import HISTORY_COLUMNS, Reused, build_tables, for_history
+from .package.tables import HISTORY_COLUMNS, Reused, WorkerRows, build_tables, for_history
 from .package.writers import DATA_DIR, TableWriter
 from .query.views import DatabaseWriter, write_views_sql
 from .rebuild import (
@@ -275,7 +275,8 @@ def _run(content: Path, out: Path, schema: PackageSchema, phases: _Phases,
                                include_unpublished=include_unpublished, document_id=document_id,
                                document_title=document_title, jobs=jobs, progress=progress,
                                cache=cache, precheck=precheck, rows=kept_rows,
-                               unsure=pandas.start, arrow=True)
+                               unsure=pandas.start,
+                               arrow=WorkerRows(schema, include_unpublished))
         except UpToDate as skip:
             for writer in early:
                 writer.cancel()

@@ -281,19 +281,17 @@ def _read_encoded(job: tuple[str, tuple]) -> bytes | ChapterResult:
 def _read_batch(job: tuple) -> tuple[list, list, list[bytes]]:
     """A worker's job in a build: a run of chapters ((key, task) pairs) read into their cache
     entries (or results, where one cannot be an entry), each chapter's counts, offsets and
-    diagnostics, and the rows they give each table of rowcache.TABLES as one Arrow table (an
-    IPC stream): the build's process then neither decodes the entries nor turns their values
-    into Arrow. A chapter left out of the package (unpublished, without
-    `include_unpublished`) gives no rows."""
+    diagnostics, and the rows they give each of `arrow`'s tables as an Arrow IPC stream: the
+    build's process then neither decodes the entries nor turns their values into Arrow. A
+    chapter left out of the package (unpublished, without `include_unpublished`) gives no
+    rows."""
     import pyarrow as pa
 
-    from ..package.rowcache import TABLES
-    from ..package.tables import chapters_table
-
-    pairs, schemas, include_unpublished = job
+    pairs, arrow = job
+    names, include_unpublished = arrow.names, arrow.include_unpublished
     entries, chapters = [], []
-    rows: dict[str, list] = {name: [] for name in TABLES}
-    totals = [0] * len(TABLES)
+    rows: dict[str, list] = {name: [] for name in names}
+    totals = [0] * len(names)
     for key, task in pairs:
         result = parse_chapter(*task)
         data = encode_entry(key, result)
@@ -301,7 +299,7 @@ def _read_batch(job: tuple) -> tuple[list, list, list[bytes]]:
         counts = (0, 0, 0, 0)
         if result.ok and not (result.unpublished and not include_unpublished):
             rows["sections"].append(result.section)
-            for name in TABLES[1:]:
+            for name in names[1:]:  # statements, reports, recorded
                 rows[name].extend(getattr(result, name))
             counts = (1, len(result.statements), len(result.reports), len(result.recorded))
         chapters.append((counts, tuple(totals), result.unpublished, result.ok,
@@ -309,10 +307,10 @@ def _read_batch(job: tuple) -> tuple[list, list, list[bytes]]:
                                for d in result.diagnostics)))
         totals = [t + c for t, c in zip(totals, counts)]
     streams = []
-    for name in TABLES:
-        table = chapters_table(schemas[name], name, rows[name])
+    for name in names:
+        table = arrow.table(name, rows[name])
         sink = pa.BufferOutputStream()
-        with pa.ipc.new_stream(sink, schemas[name]) as writer:
+        with pa.ipc.new_stream(sink, table.schema) as writer:
             if table.num_rows:
                 writer.write_table(table, max_chunksize=table.num_rows)
         streams.append(sink.getvalue().to_pybytes())
@@ -331,13 +329,13 @@ class UpToDate(Exception):
 def _read_all(tasks: list[tuple], jobs: int, progress: Progress | None,
               cache: ChapterCache, precheck: Callable | None = None,
               rows: Callable | None = None, unsure: Callable | None = None,
-              arrow: tuple | None = None):
+              arrow=None):
     """Each chapter's result: from the cache when its bytes were read before, else parsed from
     the very bytes its key was made of (a file edited meanwhile cannot mix two versions).
     `precheck`, given every chapter's key before any is looked up, may end the reading by
     returning something other than None (raised as UpToDate); `unsure` is called once, as soon
-    as a chapter must be read to be known (it may have changed). With `arrow` (the tables'
-    Arrow schemas, include_unpublished), chapters parsed by workers send their rows as Arrow
+    as a chapter must be read to be known (it may have changed). With `arrow`
+    (package/tables.py's WorkerRows), chapters parsed by workers send their rows as Arrow
     tables (_read_batch). Returns the results, the keys, the rows `rows()` gave and the rows
     the workers sent (by table; None if none did); a chapter whose rows those hold is a
     CachedChapter, not decoded."""
@@ -405,7 +403,7 @@ def _read_all(tasks: list[tuple], jobs: int, progress: Progress | None,
 
 def _parse_batches(todo: list[tuple[int, str, tuple]], results: list, cache: ChapterCache,
                    jobs: int, progress: Progress | None, done: int, total: int,
-                   arrow: tuple) -> dict | None:
+                   arrow) -> dict | None:
     """The chapters of `todo` parsed by a pool of workers, in runs (_read_batch): each one's
     entry goes into `cache`, its place in `results` becomes a CachedChapter whose rows lie in
     the tables returned (by table of rowcache.TABLES, the runs' tables in order)."""
@@ -413,18 +411,16 @@ def _parse_batches(todo: list[tuple[int, str, tuple]], results: list, cache: Cha
 
     import pyarrow as pa
 
-    from ..package.rowcache import TABLES
     from ..workers import context, start_quiet_worker
 
-    schemas, include_unpublished = arrow
+    names = arrow.names
     run = max(1, len(todo) // (jobs * 8))
     runs = [todo[start:start + run] for start in range(0, len(todo), run)]
-    tables: dict[str, list[pa.Table]] = {name: [] for name in TABLES}
-    base = [0] * len(TABLES)
+    tables: dict[str, list[pa.Table]] = {name: [] for name in names}
+    base = [0] * len(names)
     with ProcessPoolExecutor(max_workers=jobs, mp_context=context(),
                              initializer=start_quiet_worker) as pool:
-        jobs_in = [([(key, task) for _, key, task in part], schemas, include_unpublished)
-                   for part in runs]
+        jobs_in = [([(key, task) for _, key, task in part], arrow) for part in runs]
         for part, (entries, chapters, streams) in zip(runs, pool.map(_read_batch, jobs_in)):
             for (n, key, _), entry, (counts, offsets, unpublished, ok, said) in zip(
                     part, entries, chapters):
@@ -436,17 +432,17 @@ def _parse_batches(todo: list[tuple[int, str, tuple]], results: list, cache: Cha
                 else:  # a result no entry can hold: its Python rows, as in one process
                     cache.put(key, entry)
                     results[n] = entry
-            for name, stream in zip(TABLES, streams):
+            for name, stream in zip(names, streams):
                 with pa.ipc.open_stream(pa.py_buffer(stream)) as reader:
                     table = reader.read_all()
                 tables[name].append(table)
-            base = [b + len(tables[name][-1]) for b, name in zip(base, TABLES)]
+            base = [b + len(tables[name][-1]) for b, name in zip(base, names)]
             done += len(part)
             if progress:
                 progress("parse", done, total)
     if not any(isinstance(results[n], CachedChapter) for n, _, _ in todo):
         return None
-    return {name: pa.concat_tables(parts) if parts else schemas[name].empty_table()
+    return {name: pa.concat_tables(parts) if parts else arrow.schemas[name].empty_table()
             for name, parts in tables.items()}
 
 
@@ -506,14 +502,15 @@ def scan_content(root: Path | str, schema: PackageSchema, *, include_unpublished
                  jobs: int = 1, progress: Progress | None = None,
                  cache: ChapterCache | None = None,
                  precheck: Callable | None = None, rows: Callable | None = None,
-                 unsure: Callable | None = None, arrow: bool = False) -> Content:
+                 unsure: Callable | None = None, arrow=None) -> Content:
     """Read every document under `root`, collecting every problem in `diagnostics` (sorted by
     place) instead of raising; chapters with errors contribute no rows. With `cache`, chapters
     read before come from it and new ones go into it. `rows`, called once the chapters' keys
     are known, may give the rows the last build kept (package/rowcache.py): the chapters it
     holds are then not decoded, and the Content says where their rows are (layout, cached).
-    With `arrow`, chapters parsed by workers send their rows as Arrow tables (Content.parsed):
-    for a build, which makes tables of them; others read the rows as Python values."""
+    With `arrow` (package/tables.py's WorkerRows), chapters parsed by workers send their rows
+    as Arrow tables (Content.parsed): for a build, which makes tables of them; others read the
+    rows as Python values."""
     reader = _Reader(Path(root), schema)
     sources = reader.discover(document_id)
     if document_title and len(sources) > 1:
@@ -533,20 +530,14 @@ def scan_content(root: Path | str, schema: PackageSchema, *, include_unpublished
         cache = ChapterCache(None, reader.root, statuses, measures, salted=False)
     if any(d.severity == ERROR for d in reader.diagnostics):
         precheck = None  # the folder has an error of its own, which this reading must report
-    schemas = None
-    if arrow:
-        from ..package import rowcache
-
-        schemas = (rowcache.table_schemas(schema), include_unpublished)
     results, keys, cached, parsed = _read_all(tasks, jobs, progress, cache, precheck, rows,
-                                              unsure, schemas)
+                                              unsure, arrow)
     said = list(reader.diagnostics)
     gathered = _gather(reader, results, keys, include_unpublished)
     if (cached is not None and gathered[1]) or parsed is not None:
-        from ..package import rowcache
-
-        if rowcache.ids_collide(gathered[4], [s.statement_id for s in gathered[1]], cached,
-                                parsed):
+        ids = [s.statement_id for s in gathered[1]]
+        if (arrow.collide(gathered[4], ids, cached, parsed) if parsed is not None
+                else cached.collides(gathered[4], ids)):
             # An id is given twice, and not both times by a chapter's Python rows: read every
             # chapter whole, so that the error names both places as it always does.
             reader.diagnostics[:] = said

@@ -62,6 +62,25 @@ def chapters_table(arrow: pa.Schema, name: str, rows: list) -> pa.Table:
     return unsorted_table(arrow, rows, DERIVED.get(name), RECORDS[name]._fields)
 
 
+class WorkerRows:
+    """What a build gives the content reader (content/folder.py's scan_content) for its
+    workers to send the chapters' rows as Arrow tables: the tables of rowcache.TABLES, in that
+    order, with their Arrow schemas; whether unpublished chapters give rows; how rows become a
+    table; and how an id given twice among all rows is found. Sent to each worker with its
+    job (a pickle of the schemas; the code is this module's)."""
+
+    def __init__(self, schema: PackageSchema, include_unpublished: bool):
+        self.schemas = rowcache.table_schemas(schema)
+        self.names = rowcache.TABLES
+        self.include_unpublished = include_unpublished
+
+    def table(self, name: str, rows: list) -> pa.Table:
+        return chapters_table(self.schemas[name], name, rows)
+
+    def collide(self, layout, ids: list[str], cached, parsed) -> bool:
+        return rowcache.ids_collide(layout, ids, cached, parsed)
+
+
 def chapter_rows(schema: PackageSchema, content: Content, name: str) -> pa.Table:
     """Table `name` of rowcache.TABLES before its sort: every chapter's rows in the chapters'
     order: the Python rows read now and those the workers sent as Arrow (content.parsed) and,
