@@ -303,8 +303,7 @@ def _read_batch(job: tuple) -> tuple[list, list, list[bytes]]:
                 rows[name].extend(getattr(result, name))
             counts = (1, len(result.statements), len(result.reports), len(result.recorded))
         chapters.append((counts, tuple(totals), result.unpublished, result.ok,
-                         tuple((d.path, d.line, d.severity, d.message, d.hint, d.col)
-                               for d in result.diagnostics)))
+                         _said(result)))
         totals = [t + c for t, c in zip(totals, counts)]
     streams = []
     for name in names:
@@ -401,25 +400,37 @@ def _read_all(tasks: list[tuple], jobs: int, progress: Progress | None,
     return results, keys, cached, parsed
 
 
+def _pool(jobs: int):
+    """A pool of `jobs` parse workers, each forked by pledgepack's fork server."""
+    # Imported here: multiprocessing costs lint and the other one-process commands their start.
+    from concurrent.futures import ProcessPoolExecutor
+
+    from ..workers import context, start_quiet_worker
+
+    return ProcessPoolExecutor(max_workers=jobs, mp_context=context(),
+                               initializer=start_quiet_worker)
+
+
+def _run_size(chapters: int, jobs: int) -> int:
+    """How many chapters a worker takes at a time: eight runs a worker, so that the last
+    ones finish close together."""
+    return max(1, chapters // (jobs * 8))
+
+
 def _parse_batches(todo: list[tuple[int, str, tuple]], results: list, cache: ChapterCache,
                    jobs: int, progress: Progress | None, done: int, total: int,
                    arrow) -> dict | None:
     """The chapters of `todo` parsed by a pool of workers, in runs (_read_batch): each one's
     entry goes into `cache`, its place in `results` becomes a CachedChapter whose rows lie in
     the tables returned (by table of rowcache.TABLES, the runs' tables in order)."""
-    from concurrent.futures import ProcessPoolExecutor
-
     import pyarrow as pa
 
-    from ..workers import context, start_quiet_worker
-
     names = arrow.names
-    run = max(1, len(todo) // (jobs * 8))
+    run = _run_size(len(todo), jobs)
     runs = [todo[start:start + run] for start in range(0, len(todo), run)]
     tables: dict[str, list[pa.Table]] = {name: [] for name in names}
     base = [0] * len(names)
-    with ProcessPoolExecutor(max_workers=jobs, mp_context=context(),
-                             initializer=start_quiet_worker) as pool:
+    with _pool(jobs) as pool:
         jobs_in = [([(key, task) for _, key, task in part], arrow) for part in runs]
         for part, (entries, chapters, streams) in zip(runs, pool.map(_read_batch, jobs_in)):
             for (n, key, _), entry, (counts, offsets, unpublished, ok, said) in zip(
@@ -456,15 +467,9 @@ def _parse_all(jobs_in: list[tuple[str, tuple]], jobs: int, progress: Progress |
             if progress:
                 progress("parse", n, total)
         return
-    # Imported here: multiprocessing costs lint and the other one-process commands their start.
-    from concurrent.futures import ProcessPoolExecutor
-
-    from ..workers import context, start_quiet_worker
-
-    with ProcessPoolExecutor(max_workers=jobs, mp_context=context(),
-                             initializer=start_quiet_worker) as pool:
-        chunk = max(1, len(jobs_in) // (jobs * 8))
-        for n, result in enumerate(pool.map(_read_encoded, jobs_in, chunksize=chunk), done + 1):
+    with _pool(jobs) as pool:
+        for n, result in enumerate(pool.map(_read_encoded, jobs_in,
+                                            chunksize=_run_size(len(jobs_in), jobs)), done + 1):
             yield result
             if progress:
                 progress("parse", n, total)
@@ -592,9 +597,14 @@ def _gather(reader: _Reader, results: list, keys: list[str], include_unpublished
             recorded.extend(map(Recorded._make, result.recorded))
             counts = (1, len(result.statements), len(result.reports), len(result.recorded))
         layout.append(CachedChapter(key, counts, None, result.unpublished, result.ok,
-                                    tuple((d.path, d.line, d.severity, d.message, d.hint, d.col)
-                                          for d in result.diagnostics)))
+                                    _said(result)))
     return sections, statements, reports, recorded, layout
+
+
+def _said(result: ChapterResult) -> tuple[tuple, ...]:
+    """A chapter's diagnostics as a CachedChapter holds them."""
+    return tuple((d.path, d.line, d.severity, d.message, d.hint, d.col)
+                 for d in result.diagnostics)
 
 
 def _whole(result, task: tuple, cache: ChapterCache) -> ChapterResult:

@@ -85,12 +85,10 @@ class CachedRows:
 
 
 def ids_collide(layout, ids: list[str], cached: CachedRows | None,
-                parsed: dict[str, pa.Table] | None) -> bool:
+                parsed: dict[str, pa.Table]) -> bool:
     """Whether a statement id is given twice by the chapters of `layout`: `ids` are those of
-    the Python rows read now, the others those of the rows kept (`cached`) and sent as Arrow
-    (`parsed`). Where some are only Python ids, only those are looked up."""
-    if parsed is None:
-        return cached is not None and cached.collides(layout, ids)
+    the Python rows read now, the others those of the rows kept (`cached`, or None) and sent
+    as Arrow by the workers (`parsed`). All are counted at once: most rows are Arrow rows."""
     import pyarrow.compute as pc
 
     kept = cached.tables["statements"] if cached is not None else None
