@@ -8,7 +8,7 @@ import itertools
 from pathlib import Path
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import pledgepack.content.yamltext as yamltext
@@ -197,3 +197,49 @@ def test_the_guard_in_pieces_agrees_on_every_case_and_shipped_chapter():
               for p in sorted((REPO / "content").rglob("*.md"))]
     assert len(texts) > 400
     assert [yamltext.unsure_text(t) for t in texts] == [_reference_guard(t) for t in texts]
+
+
+# Values an entry's fields may hold once read: text of every sort, dates good and bad, lists
+# and mappings where text belongs, None.
+ENTRY_VALUES = st.one_of(
+    st.none(), st.sampled_from(["", " ", "implemented", "not_implemented", "2021-11-24",
+                                " 2021-11-24 ", "2021-02-30", "21-1-1", "a;b", "x y", "ü-1",
+                                "u\u0308", "#x", "http://x.org", "x.org", "true", "3"]),
+    st.text(max_size=6), st.lists(st.sampled_from(["a", "", "b;c", None, "x"]), max_size=3),
+    st.dictionaries(st.sampled_from(["url", "title", "x"]),
+                    st.sampled_from(["https://a.org", "", None, "t", "a.org"]), max_size=2))
+ENTRY_KEYS = ["id", "summary", "status", "last_update", "deadline", "categories",
+              "responsible", "measure", "reports", "rating", "other"]
+
+
+@settings(deadline=None)  # the first call imports and compiles; the comparison is the test
+@given(st.dictionaries(st.sampled_from(ENTRY_KEYS), ENTRY_VALUES, max_size=7),
+       st.sampled_from([None, "a-1", " b ", "u\u0308ber"]))
+def test_the_quick_entry_reads_what_every_check_reads(raw, sid):
+    from pledgepack.content import chapter
+    from pledgepack.content.yamltext import Lines
+
+    if sid is not None:
+        raw.setdefault("id", sid)
+    if isinstance(raw.get("reports"), dict):
+        raw["reports"] = [raw["reports"]]
+    statuses = frozenset({"implemented", "not_implemented"})
+    measures = frozenset({"3", "x y"})
+    lines = Lines("statements:\n  - id: x\n", 1)
+    said, checked_said = [], []
+    entry = chapter.read_entry(0, raw, lines, "c.md", said, statuses, measures)
+    checked = chapter.checked_entry(0, raw, lines, "c.md", checked_said, statuses, measures)
+    assert entry == checked
+    assert said == checked_said
+
+
+def test_the_quick_entry_reads_the_common_entries_itself():
+    from pledgepack.content import chapter
+
+    statuses = frozenset({"implemented"})
+    raw = {"id": " a-1 ", "summary": " s ", "status": "implemented", "last_update": "2021-11-24",
+           "categories": ["x"], "reports": [{"url": "https://a.org", "title": "t"}]}
+    entry = chapter._quick_entry(0, raw, statuses, frozenset())
+    assert entry == chapter.Entry(0, "a-1", "s", "implemented", "2021-11-24",
+                                  categories=("x",), reports=(("t", "https://a.org"),))
+    assert chapter._quick_entry(0, {**raw, "deadline": "2021-02-30"}, statuses, frozenset()) is None

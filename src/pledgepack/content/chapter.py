@@ -13,7 +13,7 @@ from pathlib import Path
 
 from ..errors import ERROR, WARNING, Diagnostic
 from ..schema import LIST_DELIMITER
-from .links import ANCHOR_ID_RE, ANCHOR_RE, fragment_links, plain
+from .links import ANCHOR_ID_RE, fragment_links, plain_anchors
 from .yamltext import (
     URI_RE,
     Lines,
@@ -195,6 +195,18 @@ def _entries(meta: dict, lines: Lines, display: str, diags: list[Diagnostic], st
 
 def read_entry(index: int, raw, lines: Lines, display: str, diags: list[Diagnostic],
                 statuses: frozenset, measures: frozenset) -> Entry | None:
+    """The statement `raw` (item `index` of 'statements:') as an Entry, or None with what is
+    wrong with it in `diags`."""
+    if type(raw) is dict and _QUICK_KEYS.issuperset(raw):
+        entry = _quick_entry(index, raw, statuses, measures)
+        if entry is not None:
+            return entry
+    return checked_entry(index, raw, lines, display, diags, statuses, measures)
+
+
+def checked_entry(index: int, raw, lines: Lines, display: str, diags: list[Diagnostic],
+                  statuses: frozenset, measures: frozenset) -> Entry | None:
+    """read_entry's every check, in turn, for any entry: what words its problems."""
     if not isinstance(raw, dict):
         diags.append(Diagnostic(display, lines.entry(index), ERROR,
                                 f"statement {index + 1} is not a mapping",
@@ -262,6 +274,70 @@ def read_entry(index: int, raw, lines: Lines, display: str, diags: list[Diagnost
                                     f"statement {sid!r}: unknown field {key!r} is ignored",
                                     "known fields: " + ", ".join(sorted(STATEMENT_KEYS))))
     return None if any(d.severity == ERROR for d in diags[errors:]) else entry
+
+
+# The fields of the common entry, which _quick_entry reads without the checks' machinery.
+_QUICK_KEYS = frozenset({"id", "summary", "status", "last_update", "deadline", "categories",
+                         "responsible", "measure", "reports"})
+# Dates as parse_date gives them, by the text they were read from: a corpus repeats a few.
+_DATES: dict[str, str] = {}
+
+
+class _Unplain(Exception):
+    """The entry has something read_entry would report on: it, not _quick_entry, reads it."""
+
+
+def _unplain(*_args) -> None:
+    raise _Unplain
+
+
+def _quick_entry(index: int, raw: dict, statuses: frozenset, measures: frozenset) -> Entry | None:
+    """The Entry read_entry gives for an entry of text values among _QUICK_KEYS, where it would
+    report nothing; None for any other entry (read_entry then reads it and words what is
+    wrong). The same checks as read_entry's, in the order of the common case."""
+    sid, status = raw.get("id"), raw.get("status")
+    if type(sid) is not str or type(status) is not str or status not in statuses:
+        return None
+    sid = sid.strip()
+    if not sid.isascii():
+        sid = nfc(sid)
+    if not sid or ANCHOR_ID_RE.fullmatch(sid) is None:
+        return None
+    summary, responsible = raw.get("summary"), raw.get("responsible")
+    if summary is not None:
+        if type(summary) is not str:
+            return None
+        summary = summary.strip() or None
+    if responsible is not None:
+        if type(responsible) is not str:
+            return None
+        responsible = responsible.strip() or None
+    dates = [None, None]
+    for n, value in enumerate((raw.get("last_update"), raw.get("deadline"))):
+        if value is not None and value != "":
+            date = _DATES.get(value) if type(value) is str else None
+            if date is None:
+                try:
+                    date = parse_date(value)
+                except ValueError:
+                    return None
+                if len(_DATES) < 4096:
+                    _DATES[value] = date
+            dates[n] = date
+    entry = Entry(index, sid, summary, status, dates[0], dates[1], None, responsible)
+    measure = raw.get("measure")
+    if measure is not None:
+        if type(measure) is not str or measure not in measures:
+            return None
+        entry.measure = measure
+    try:
+        if "categories" in raw:
+            _read_categories(entry, raw["categories"], _unplain)
+        if "reports" in raw:
+            _read_reports(entry, raw["reports"], _unplain)
+    except _Unplain:
+        return None
+    return entry
 
 
 _GOVPLAN_HINT = ("govplan_status is one of " + ", ".join(sorted(GOVPLAN_STATUSES))
@@ -373,14 +449,18 @@ def find_anchors(text: str, body_start: int, display: str,
     anchors = []
     first_line = text.count("\n", 0, body_start) + 1
     body = text[body_start:]
-    if plain(body):
-        line, last = first_line, body_start
-        for match in ANCHOR_RE.finditer(text, body_start):
+    found = plain_anchors(body)
+    if found is not None:
+        line, last = first_line, 0
+        for match in found:
             start = match.start()
-            line += text.count("\n", last, start)
+            line += body.count("\n", last, start)
             last = start
-            col = start - text.rfind("\n", 0, start)
-            anchors.append((nfc(match.group(2)), " ".join(match.group(1).split()),
+            newline = body.rfind("\n", 0, start)
+            col = (start - newline if newline >= 0
+                   else body_start + start - text.rfind("\n", 0, body_start))
+            sid, quote = match.group(2, 1)
+            anchors.append((sid if sid.isascii() else nfc(sid), " ".join(quote.split()),
                             line, col))
     else:
         found, problems = fragment_links(body, first_line)
