@@ -3,8 +3,12 @@ the plain pattern cannot read (brackets in the text, escapes, titles, angle brac
 reference-style links, HTML) included."""
 from __future__ import annotations
 
+import unicodedata
+
 import pyarrow.parquet as pq
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from conftest import chapter
 from test_bad_input import DOC, write_in_document
@@ -103,3 +107,49 @@ def test_substring_tests_say_what_the_unsure_pattern_says():
     texts = ["".join(p) for n in (1, 2, 3, 4) for p in itertools.product(alphabet, repeat=n)]
     assert [unsure_body(t) for t in texts] == [bool(UNSURE_RE.search(t)) for t in texts]
     assert 0.2 < sum(map(unsure_body, texts)) / len(texts) < 0.95
+
+
+def _reference_plain(body: str) -> bool:
+    """plain() as one pattern says it: what plain_anchors tells from the matches."""
+    from pledgepack.content.links import ANCHOR_RE, UNSURE_ANCHOR_RE, unsure_body
+
+    if "](" not in body and "]:" not in body and "<" not in body:
+        return True
+    if unsure_body(body) or UNSURE_ANCHOR_RE.search(body):
+        return False
+    return body.count("](#") == len(ANCHOR_RE.findall(body)) and "](<" not in body
+
+
+LINK_PIECES = ["[", "]", "(", ")", "#", "](#", "a", "*", "_", "&", "/", "?", "'", "<", " ",
+               "\n", "[t](#x)", "(#", "ü", "`"]
+
+
+def test_plain_anchors_says_what_the_unsure_anchor_pattern_says_on_every_short_body():
+    import itertools
+
+    from pledgepack.content.links import plain
+
+    bodies = ["".join(p) for n in (1, 2, 3, 4) for p in itertools.product(LINK_PIECES, repeat=n)]
+    differ = [b for b in bodies if plain(b) != _reference_plain(b)]
+    assert not differ, differ[:20]
+    assert 0.2 < sum(map(plain, bodies)) / len(bodies) < 0.95
+
+
+@given(st.lists(st.sampled_from(LINK_PIECES + ["[Text *x*](#id)", "[a](#b_c)", "[x](#a&b)"]),
+                max_size=30).map("".join))
+def test_plain_anchors_agree_with_the_pattern_and_find_anchors_with_the_old_reading(body):
+    from pledgepack.content.chapter import find_anchors
+    from pledgepack.content.links import ANCHOR_RE, plain
+
+    assert plain(body) == _reference_plain(body)
+    text = "---\ntitle: t\n---\nEin " + body
+    start = text.index("Ein ")
+    if not plain(text[start:]):
+        return
+    expected = []
+    for match in ANCHOR_RE.finditer(text, start):
+        at = match.start()
+        expected.append((match.group(2), " ".join(match.group(1).split()),
+                         text.count("\n", 0, at) + 1, at - text.rfind("\n", 0, at)))
+    found = find_anchors(text, start, "x.md", [])
+    assert [(unicodedata.normalize("NFC", s), q, li, c) for s, q, li, c in expected] == found

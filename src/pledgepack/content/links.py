@@ -39,15 +39,32 @@ def unsure_body(body: str) -> bool:
 def plain(body: str) -> bool:
     """Whether the regular expression alone reads every link to a fragment in `body` as
     CommonMark would."""
+    return plain_anchors(body) is not None
+
+
+# What UNSURE_ANCHOR_RE looks for inside one ANCHOR_RE match's id.
+_UNSURE_ID_RE = re.compile(r"[*_&\[\]#/?\"'<>\\`]")
+
+
+def plain_anchors(body: str) -> list[re.Match] | None:
+    """Every ANCHOR_RE match in `body`, in order, where they are all its links to a fragment as
+    CommonMark reads them (plain); None where only CommonMark can tell."""
     if "](" not in body and "]:" not in body and "<" not in body:
-        return True  # no link at all: nothing to decide
+        return []  # no link at all: nothing to decide
     if unsure_body(body):
-        return False
-    # One pass for every [text](#id) whose text holds emphasis or an entity, or whose id does
-    # or cannot be an anchor (the link text holds no brackets, so each match is one link).
-    if UNSURE_ANCHOR_RE.search(body):
-        return False
-    return body.count("](#") == len(ANCHOR_RE.findall(body)) and "](<" not in body
+        return None
+    found = list(ANCHOR_RE.finditer(body))
+    if body.count("](#") != len(found) or "](<" in body:
+        return None
+    if found:
+        # UNSURE_ANCHOR_RE, told from the matches: a link text holds no bracket, so every
+        # place that pattern matches at is a match of ANCHOR_RE with an unsure text or id.
+        texts = "\0".join([m.group(1) for m in found])
+        if "*" in texts or "_" in texts or "&" in texts:
+            return None
+        if _UNSURE_ID_RE.search("\0".join([m.group(2) for m in found])):
+            return None
+    return found
 
 
 def fragment_links(body: str, first_line: int) -> tuple[list[Anchor], list[Problem]]:
