@@ -298,20 +298,15 @@ def _quick_entry(index: int, raw: dict, statuses: frozenset, measures: frozenset
     sid, status = raw.get("id"), raw.get("status")
     if type(sid) is not str or type(status) is not str or status not in statuses:
         return None
-    sid = sid.strip()
-    if not sid.isascii():
-        sid = nfc(sid)
+    sid = nfc(sid.strip())
     if not sid or ANCHOR_ID_RE.fullmatch(sid) is None:
         return None
-    summary, responsible = raw.get("summary"), raw.get("responsible")
-    if summary is not None:
-        if type(summary) is not str:
-            return None
-        summary = summary.strip() or None
-    if responsible is not None:
-        if type(responsible) is not str:
-            return None
-        responsible = responsible.strip() or None
+    texts = [raw.get("summary"), raw.get("responsible")]
+    for n, value in enumerate(texts):
+        if value is not None:
+            if type(value) is not str:
+                return None
+            texts[n] = value.strip() or None
     dates = [None, None]
     for n, value in enumerate((raw.get("last_update"), raw.get("deadline"))):
         if value is not None and value != "":
@@ -324,7 +319,7 @@ def _quick_entry(index: int, raw: dict, statuses: frozenset, measures: frozenset
                 if len(_DATES) < 4096:
                     _DATES[value] = date
             dates[n] = date
-    entry = Entry(index, sid, summary, status, dates[0], dates[1], None, responsible)
+    entry = Entry(index, sid, texts[0], status, dates[0], dates[1], None, texts[1])
     measure = raw.get("measure")
     if measure is not None:
         if type(measure) is not str or measure not in measures:
@@ -460,8 +455,7 @@ def find_anchors(text: str, body_start: int, display: str,
             col = (start - newline if newline >= 0
                    else body_start + start - text.rfind("\n", 0, body_start))
             sid, quote = match.group(2, 1)
-            anchors.append((sid if sid.isascii() else nfc(sid), " ".join(quote.split()),
-                            line, col))
+            anchors.append((nfc(sid), " ".join(quote.split()), line, col))
     else:
         found, problems = fragment_links(body, first_line)
         anchors = [(nfc(sid), quote, line, col) for sid, quote, line, col in found]
