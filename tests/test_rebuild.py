@@ -341,3 +341,34 @@ def test_a_chapter_written_moments_before_it_was_read_is_read_again(tmp_path, mo
     reads = _chapter_reads(monkeypatch)
     assert build(content, out).up_to_date
     assert sorted(reads) == sorted(p.name for p in content.rglob("*.md"))
+
+
+def test_the_fork_server_starts_only_where_enough_chapters_are_to_be_parsed(tmp_path,
+                                                                             monkeypatch):
+    """A full build starts the workers' fork server while it reads the chapters; a rebuild
+    whose changed chapters are too few for workers parses them itself, and does not start
+    it (which costs a core about 0.15 s while the rebuild is at its busiest)."""
+    import pledgepack.content.folder as folder_module
+    import pledgepack.workers as workers_module
+
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1700000000")
+    monkeypatch.setattr(cache_module, "SETTLED_NS", 0)  # the files here are moments old
+    monkeypatch.setattr(folder_module, "PARALLEL_MIN_FILES", 4)
+    started = []
+    real = workers_module.warm_up
+    monkeypatch.setattr(workers_module, "warm_up", lambda: started.append(1) or real())
+    content = many_chapters(tmp_path / "content", 6)
+    out = tmp_path / "dist"
+    build(content, out, jobs=2)
+    assert started == [1]
+    for changed in (1, 3, 4, 6):
+        started.clear()
+        for chapter in sorted(content.rglob("*.md"))[:changed]:
+            chapter.write_text(chapter.read_text(encoding="utf-8") + f"\nEdit {changed}.\n",
+                               encoding="utf-8")
+        rebuilt = build(content, out, jobs=2)
+        assert not rebuilt.up_to_date
+        assert started == ([1] if changed >= 4 else []), changed
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "no-cache"))
+    build(content, tmp_path / "clean", jobs=1)
+    assert data(out) == data(tmp_path / "clean")

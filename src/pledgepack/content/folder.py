@@ -339,10 +339,11 @@ def _read_all(tasks: list[tuple], jobs: int, progress: Progress | None,
     the workers sent (by table; None if none did); a chapter whose rows those hold is a
     CachedChapter, not decoded."""
     total = len(tasks)
-    if jobs > 1 and total >= PARALLEL_MIN_FILES:
-        from ..workers import warm_up
-
-        warm_up()  # while the chapters are read and their keys made
+    # The fork server is started, without waiting for it, once enough chapters are not in
+    # the state a build read them in to be parsed by workers: it starts while the rest are
+    # read and their keys made. A rebuild with a few changed chapters, which parses them
+    # here, does not pay for it.
+    unknown = 0 if jobs > 1 and total >= PARALLEL_MIN_FILES else None
     results: list[ChapterResult | None] = [None] * total
     # A file in the state a build read it in has the key it had then (ChapterCache.known_key):
     # only the others are read now, each after its state is taken.
@@ -358,6 +359,13 @@ def _read_all(tasks: list[tuple], jobs: int, progress: Progress | None,
         if key is None and unsure is not None:
             unsure()  # a chapter that may have changed
             unsure = None
+        if key is None and unknown is not None:
+            unknown += 1
+            if unknown == PARALLEL_MIN_FILES:
+                from ..workers import warm_up
+
+                warm_up()
+                unknown = None
         raw = None if key is not None else task[0].read_bytes()
         read.append((raw, task))
         keys.append(key if key is not None else cache.read_key(raw, task, state, taken))
