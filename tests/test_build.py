@@ -232,6 +232,37 @@ def test_the_database_child_checks_as_validation_does(built, tmp_path):
     assert write_database(SCHEMA, alone, parquet).read_bytes() == written
 
 
+def test_the_database_child_checks_without_starting_pyarrow(built, tmp_path, monkeypatch):
+    """The child has no use for pyarrow (nor numpy behind it): its checks come from a module
+    that imports neither, and starting them would cost the build's busiest moment about
+    0.08 s of a core. Python's own import log, asked of the child through its environment,
+    says what it imported."""
+    from pledgepack.package.descriptor import parquet_files
+    from pledgepack.query.views import DatabaseWriter
+
+    monkeypatch.setenv("PYTHONPROFILEIMPORTTIME", "1")
+    folder = tmp_path / "package"
+    shutil.copytree(built, folder)
+    (folder / "pledges.duckdb").unlink()
+    descriptor = json.loads((folder / "datapackage.json").read_text())
+    declared = parquet_files(descriptor)
+    parquet = {name: folder / p["path"] for name, p in declared.items()}
+    writer = DatabaseWriter(SCHEMA)
+    try:
+        writer.start(folder, parquet)
+        found = writer.check(descriptor, folder, declared, parquet)
+        writer._proc.wait(timeout=60)
+        writer._stderr.seek(0)
+        log = writer._stderr.read().decode("utf-8", "replace")
+    finally:
+        writer.cancel()
+    assert found["descriptor"] == [] and found["parquet"]["statements"]["rows"] > 0
+    imported = {line.rsplit("|", 1)[1].strip() for line in log.splitlines()
+                if line.startswith("import time:") and "|" in line}
+    assert {"duckdb", "frictionless", "pledgepack.check.findings"} <= imported
+    assert not {"pyarrow", "numpy", "pandas"} & imported, sorted(imported)
+
+
 def test_the_database_is_the_same_whatever_order_the_tables_come_in(built, tmp_path):
     """The build hands each table to the database's child as its Parquet file is done, in
     whatever order the writing threads finish: the tables are stored in one order all the

@@ -131,7 +131,7 @@ class DatabaseWriter:
     they come in, so the file's bytes do not depend on it); `start` does both at once. Then
     `wait` for the file, or `cancel` it.
 
-    Between the two, `check` has the child run two checks of validation too (check/validate.py's
+    Between the two, `check` has the child run two checks of validation too (check/findings.py's
     descriptor_findings and parquet_findings), beside writing the database from the same
     files: it imported frictionless and DuckDB while the build made its tables, and the build
     neither imports them itself nor holds DuckDB's memory while it validates.
@@ -148,7 +148,8 @@ class DatabaseWriter:
         self.schema = schema
         self.path: Path | None = None
         package_root = str(Path(__file__).resolve().parents[2])
-        # the child imports pyarrow for the checks, and with it numpy (workers.QUIET_BLAS)
+        # Nothing the child runs starts numpy (check/findings.py imports no pyarrow); should
+        # anything do so, its BLAS keeps to one thread (workers.QUIET_BLAS).
         env = {**QUIET_BLAS, **os.environ, **ALLOCATOR_ENV,
                "PYTHONPATH": os.pathsep.join(
                    p for p in (package_root, os.environ.get("PYTHONPATH")) if p)}
@@ -316,7 +317,7 @@ def _child(stdin, stdout, warm: bool = True) -> None:
     database starts (importing holds the GIL the database's thread needs between tables)."""
 
     def warm_up() -> None:
-        from ..check.validate import descriptor_findings
+        from ..check.findings import descriptor_findings
 
         descriptor_findings(_WARM_UP, ".")
 
@@ -343,7 +344,7 @@ def _child(stdin, stdout, warm: bool = True) -> None:
             elif "checks" in message:
                 if warm:
                     warming.join()
-                from ..check.validate import descriptor_findings, parquet_findings
+                from ..check.findings import descriptor_findings, parquet_findings
 
                 checks = message["checks"]
                 findings = {}
