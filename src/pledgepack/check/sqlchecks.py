@@ -66,7 +66,8 @@ def check_parquet(con, name: str, path: Path, schema: dict,
     `foreign_keys_only`, those of its foreign keys alone (for a file whose own checks were
     passed before, whose referenced files changed)."""
     problems = []
-    described = con.execute(f"DESCRIBE SELECT * EXCLUDE (file_row_number) FROM {_source(path)}").fetchall()
+    described = con.execute(
+        f"DESCRIBE SELECT * EXCLUDE (file_row_number) FROM {_source(path)}").fetchall()
     actual = [(row[0], row[1]) for row in described]
     expected = [(f["name"], DUCKDB_TYPES[f["type"]]) for f in schema["fields"]]
     if actual != expected:
@@ -74,22 +75,30 @@ def check_parquet(con, name: str, path: Path, schema: dict,
                          "message": f"columns and types are {actual}, the schema says {expected}"})
         return problems
     source = _source(path)
+    # A duplicate is found once per key, for the unique and the primary-key check alike.
+    duplicates: dict[str, str] = {}
+
+    def repeated(expr: str) -> str:
+        if expr not in duplicates:
+            duplicates[expr] = f"__repeated_{len(duplicates)}"
+        return f"{expr} IN (SELECT __key FROM {duplicates[expr]})"
+
+    # (check, field, condition, frame): the row-order check reads the key alone, in the
+    # file's order (a window); the others read every row as it streams by.
     checks = []
     for field in [] if foreign_keys_only else schema["fields"]:
         for check, condition in _field_conditions(field):
-            checks.append((check, field["name"], condition))
+            checks.append((check, field["name"], condition, "rows"))
         if field.get("constraints", {}).get("unique"):
-            col = quote_ident(field["name"])
-            checks.append(("unique", field["name"],
-                           f"{col} IN (SELECT {col} FROM {source} GROUP BY 1 HAVING count(*) > 1)"))
+            checks.append(("unique", field["name"], repeated(quote_ident(field["name"])),
+                           "rows"))
     key = schema.get("primaryKey", [])
     key = [key] if isinstance(key, str) else key
     if key and not foreign_keys_only:
         expr = _key_expr(key)
-        checks.append(("primary-key", ",".join(key),
-                       f"{expr} IN (SELECT {expr} FROM {source} GROUP BY ALL HAVING count(*) > 1) "
-                       f"OR {' OR '.join(quote_ident(k) + ' IS NULL' for k in key)}"))
-        checks.append(("row-order", ",".join(key), f"__previous >= {expr}"))
+        missing = " OR ".join(quote_ident(k) + " IS NULL" for k in key)
+        checks.append(("primary-key", ",".join(key), f"{repeated(expr)} OR {missing}", "rows"))
+        checks.append(("row-order", ",".join(key), f"__previous >= {expr}", "order"))
     for fk in schema.get("foreignKeys", []):
         ref = fk["reference"]
         parent = parquet_paths.get(ref["resource"])
@@ -103,22 +112,36 @@ def check_parquet(con, name: str, path: Path, schema: dict,
         not_null = " AND ".join(f"{c} IS NOT NULL" for c in child_cols)
         checks.append(("foreign-key", ",".join(fk["fields"]),
                        f"{not_null} AND NOT EXISTS (SELECT 1 FROM read_parquet("
-                       f"{quote_literal(parent.as_posix())}) p WHERE {match})"))
+                       f"{quote_literal(parent.as_posix())}) p WHERE {match})", "rows"))
     if not checks:
         return problems
-    previous = (f"lag({_key_expr(key)}) OVER (ORDER BY file_row_number)"
-                if key and not foreign_keys_only else "NULL")
-    base = f"(SELECT *, {previous} AS __previous FROM {source}) AS c"
-    counts = con.execute("SELECT " + ", ".join(
-        f"count(*) FILTER (WHERE {cond})" for _, _, cond in checks) + f" FROM {base}").fetchone()
-    for (check, field, condition), count in zip(checks, counts):
+    named = ", ".join(f"{name} AS MATERIALIZED (SELECT {expr} AS __key FROM {source} "
+                      f"GROUP BY ALL HAVING count(*) > 1)" for expr, name in duplicates.items())
+    frames = {"rows": (f"WITH {named} " if named else "", f"{source} AS c")}
+    if key and not foreign_keys_only:
+        columns = ", ".join(quote_ident(k) for k in key)
+        frames["order"] = ("", f"(SELECT file_row_number, {columns}, lag({_key_expr(key)}) "
+                               f"OVER (ORDER BY file_row_number) AS __previous FROM {source}) "
+                               "AS c")
+    counts = [0] * len(checks)
+    for frame, (prefix, base) in frames.items():
+        asked = [n for n, c in enumerate(checks) if c[3] == frame]
+        if asked:
+            found = con.execute(prefix + "SELECT " + ", ".join(
+                f"count(*) FILTER (WHERE {checks[n][2]})" for n in asked)
+                + f" FROM {base}").fetchone()
+            for n, count in zip(asked, found):
+                counts[n] = count
+    for (check, field, condition, frame), count in zip(checks, counts):
         if not count:
             continue
+        prefix, base = frames[frame]
         shown = field.split(",")
         cols = ", ".join(quote_ident(f) for f in shown)
-        rows = con.execute(f"SELECT file_row_number + 1, {cols} FROM {base} WHERE {condition} "
-                           f"ORDER BY file_row_number LIMIT {EXAMPLES}").fetchall()
+        rows = con.execute(f"{prefix}SELECT file_row_number + 1, {cols} FROM {base} "
+                           f"WHERE {condition} ORDER BY file_row_number LIMIT {EXAMPLES}"
+                           ).fetchall()
         examples = "; ".join(f"row {r[0]}: {', '.join(repr(v) for v in r[1:])}" for r in rows)
-        problems.append({"check": check, "field": field,
-                         "message": f"{count} row(s) fail the {check} check on {field} ({examples})"})
+        problems.append({"check": check, "field": field, "message":
+                         f"{count} row(s) fail the {check} check on {field} ({examples})"})
     return problems
