@@ -94,11 +94,15 @@ def check_parquet(con, name: str, path: Path, schema: dict,
                            "rows"))
     key = schema.get("primaryKey", [])
     key = [key] if isinstance(key, str) else key
+    ordered = None  # the key alone, beside the key of the row before it
     if key and not foreign_keys_only:
         expr = _key_expr(key)
         missing = " OR ".join(quote_ident(k) + " IS NULL" for k in key)
         checks.append(("primary-key", ",".join(key), f"{repeated(expr)} OR {missing}", "rows"))
         checks.append(("row-order", ",".join(key), f"__previous >= {expr}", "order"))
+        columns = ", ".join(quote_ident(k) for k in key)
+        ordered = (f"(SELECT file_row_number, {columns}, lag({expr}) OVER (ORDER BY "
+                   f"file_row_number) AS __previous FROM {source}) AS c")
     for fk in schema.get("foreignKeys", []):
         ref = fk["reference"]
         parent = parquet_paths.get(ref["resource"])
@@ -117,12 +121,8 @@ def check_parquet(con, name: str, path: Path, schema: dict,
         return problems
     named = ", ".join(f"{name} AS MATERIALIZED (SELECT {expr} AS __key FROM {source} "
                       f"GROUP BY ALL HAVING count(*) > 1)" for expr, name in duplicates.items())
-    frames = {"rows": (f"WITH {named} " if named else "", f"{source} AS c")}
-    if key and not foreign_keys_only:
-        columns = ", ".join(quote_ident(k) for k in key)
-        frames["order"] = ("", f"(SELECT file_row_number, {columns}, lag({_key_expr(key)}) "
-                               f"OVER (ORDER BY file_row_number) AS __previous FROM {source}) "
-                               "AS c")
+    frames = {"rows": (f"WITH {named} " if named else "", f"{source} AS c"),
+              "order": ("", ordered)}
     counts = [0] * len(checks)
     for frame, (prefix, base) in frames.items():
         asked = [n for n, c in enumerate(checks) if c[3] == frame]
