@@ -175,11 +175,6 @@ class ChapterCache:
         self._looked = True
         self._elsewhere.add(key)
 
-    def holds_most(self, keys: list[str]) -> bool:
-        """Whether the cache holds an entry for more than half of `keys`."""
-        entries = self._entries()
-        return sum(key in entries for key in keys) * 2 > len(keys)
-
     def put(self, key: str, result: ChapterResult) -> None:
         """Keep `result` for the next build; a value marshal cannot store is parsed each time."""
         data = encode_entry(key, result)

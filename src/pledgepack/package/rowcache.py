@@ -141,11 +141,6 @@ def still_serves(layout, cached: CachedRows | None) -> bool:
     return fresh <= DRIFT * (fresh + taken) and unused <= taken
 
 
-def holds_most(cached: CachedRows | None, keys: list[str]) -> bool:
-    """Whether `cached` holds the rows of more than half of the chapters of `keys`."""
-    return cached is not None and sum(key in cached.chapters for key in keys) * 2 > len(keys)
-
-
 def load(folder: Path | None, salt_: str, include_unpublished: bool,
          schemas: dict[str, pa.Schema]) -> CachedRows | None:
     """The rows kept by the last build of this content folder, or None."""
