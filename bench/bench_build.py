@@ -16,7 +16,7 @@ Each repeat runs two things, one after the other, each in a fresh child process:
   (parse, tables, write, validate, duckdb), the time outside the phases ("other": schema
   loading, the `git log` timestamp, building the descriptor, the final swap) and the
   total wall time of the call (imports not included; what `pledgepack build` does just
-  before it, pyarrow_without_pandas, included).
+  before it, command_pyarrow, included).
 
 Each child reports its peak resident memory with getrusage: RUSAGE_SELF for its own
 process, RUSAGE_CHILDREN for the largest of its descendants (the build's pools run under
@@ -166,12 +166,12 @@ def child_build(corpus: Path, out: Path) -> dict:
     from pledgepack.workers import quiet_blas
 
     quiet_blas()  # as `pledgepack build` does first, before numpy is imported
-    from pledgepack.build import build, pyarrow_without_pandas
+    from pledgepack.build import build, command_pyarrow
 
     sampler = DescendantSampler()
     sampler.start()
     started = time.perf_counter()
-    pyarrow_without_pandas()  # as `pledgepack build` does before the build
+    command_pyarrow()  # as `pledgepack build` does before the build
     result = build(corpus, out)
     total = time.perf_counter() - started
     worker_kib = sampler.stop()

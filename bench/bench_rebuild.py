@@ -39,10 +39,10 @@ def child(corpus: str, out: str) -> int:
     from pledgepack.workers import quiet_blas
 
     quiet_blas()  # as `pledgepack build` does first, before numpy is imported
-    from pledgepack.build import build, pyarrow_without_pandas
+    from pledgepack.build import build, command_pyarrow
 
     started = time.perf_counter()
-    pyarrow_without_pandas()  # as `pledgepack build` does before the build
+    command_pyarrow()  # as `pledgepack build` does before the build
     result = build(corpus, out)
     seconds = time.perf_counter() - started
     print(json.dumps({"seconds": seconds, "up_to_date": result.up_to_date,

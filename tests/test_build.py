@@ -778,3 +778,53 @@ def test_the_command_and_the_database_child_start_no_blas_threads(monkeypatch):
     finally:
         writer.cancel()
     assert b"OPENBLAS_NUM_THREADS=1" in environ
+
+
+def _backends_of_a_command(content: Path, out: Path, given: str | None) -> list[str]:
+    """Arrow's memory pool in a `pledgepack build` process, once it built `out`, and in a
+    worker of its fork server (the parse's), with ARROW_DEFAULT_MEMORY_POOL set to `given`."""
+    script = textwrap.dedent("""
+        import sys
+        from concurrent.futures import ProcessPoolExecutor
+        import pyarrow as pa
+        from pledgepack.cli import main
+        from pledgepack.workers import context, start_quiet_worker
+        content, out = sys.argv[1:3]
+        sys.argv = ["pledgepack", "build", "--content", content, "--out", out]
+        try:
+            main()
+        except SystemExit as exc:
+            assert exc.code in (0, None), exc.code
+        with ProcessPoolExecutor(1, mp_context=context(),
+                                 initializer=start_quiet_worker) as pool:
+            worker = pool.submit(
+                eval, "__import__('pyarrow').default_memory_pool().backend_name").result()
+        print(pa.default_memory_pool().backend_name, worker)
+    """)
+    env = {k: v for k, v in os.environ.items() if k != "ARROW_DEFAULT_MEMORY_POOL"}
+    env["SOURCE_DATE_EPOCH"] = "1700000000"
+    if given:
+        env["ARROW_DEFAULT_MEMORY_POOL"] = given
+    proc = subprocess.run([sys.executable, "-c", script, str(content), str(out)],
+                          capture_output=True, text=True, env=env)
+    assert proc.returncode == 0, proc.stderr
+    assert "Unsupported backend" not in proc.stderr, proc.stderr
+    return proc.stdout.splitlines()[-1].split()
+
+
+def test_the_command_and_its_workers_allocate_from_jemalloc_unless_told_otherwise(
+        shipped, tmp_path):
+    """mimalloc, pyarrow's default, gives freed pages back and faults them in again as the
+    next table is made: the command line and its parse workers allocate from jemalloc where
+    this pyarrow has it, and a pool the user named is kept. The files come out the same."""
+    import pyarrow as pa
+
+    default = subprocess.run(
+        [sys.executable, "-c", "import pyarrow as pa; print(pa.default_memory_pool()"
+                               ".backend_name)"], capture_output=True, text=True, check=True,
+        env={k: v for k, v in os.environ.items() if k != "ARROW_DEFAULT_MEMORY_POOL"}
+    ).stdout.strip()
+    chosen = "jemalloc" if "jemalloc" in pa.supported_memory_backends() else default
+    assert _backends_of_a_command(shipped, tmp_path / "a", None) == [chosen, chosen]
+    assert _backends_of_a_command(shipped, tmp_path / "b", "system") == ["system", "system"]
+    assert files_of(tmp_path / "a") == files_of(tmp_path / "b")

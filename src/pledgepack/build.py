@@ -58,8 +58,8 @@ from .rebuild import (
     up_to_date,
 )
 from .schema import PackageSchema
-# pyarrow_without_pandas: the command line and the benchmarks import it from here
-from .workers import default_jobs, pandas_refused, pyarrow_without_pandas  # noqa: F401
+# command_pyarrow: the command line and the benchmarks import it from here
+from .workers import command_pyarrow, default_jobs, pandas_refused  # noqa: F401
 
 Progress = Callable[[str, int, int], None]
 

@@ -98,9 +98,9 @@ def cli():
 def build(content, out, descriptor, include_unpublished, strict, document_id, document_title,
           jobs, no_git_history, allow_shallow, full_validation):
     """Build the data package from the content folder into --out."""
-    from .build import build as run_build, pyarrow_without_pandas
+    from .build import build as run_build, command_pyarrow
 
-    pyarrow_without_pandas()
+    command_pyarrow()
     progress = _Progress()
     with _failures("build", out, progress):
         result = run_build(content, out, descriptor=descriptor,
@@ -167,10 +167,10 @@ def _report_build(result) -> None:
 def release(version, previous, content, out, descriptor, base_url, flat, jobs):
     """Cut a release into --out: the package, README, CHANGELOG, CITATION.cff, LICENSE.md,
     a chart, a reproducible <package>-<version>.zip and SHA256SUMS."""
-    from .build import pyarrow_without_pandas
+    from .build import command_pyarrow
     from .release.cut import release as run_release
 
-    pyarrow_without_pandas()
+    command_pyarrow()
     progress = _Progress()
     with _failures("release", out, progress):
         result = run_release(content, out, version=version, previous=previous,
