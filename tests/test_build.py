@@ -265,21 +265,46 @@ def test_the_database_child_checks_without_starting_pyarrow(built, tmp_path, mon
 
 def test_the_database_is_the_same_whatever_order_the_tables_come_in(built, tmp_path):
     """The build hands each table to the database's child as its Parquet file is done, in
-    whatever order the writing threads finish: the tables are stored in one order all the
-    same. A table that never comes is an error, not a database without it."""
+    whatever order the writing threads finish, and the child stores each as it comes: the
+    file is the same bytes all the same. Two of the shipped tables are repeated until they
+    are more than the five row groups of 122,880 rows that DuckDB would write out on its own
+    while the table is made, in the order the tables come: so it did, and these orders gave
+    different files. A table that never comes is an error, not a database without it."""
+    import random
+
     from pledgepack.errors import PledgepackError
     from pledgepack.query.views import DatabaseWriter, write_database
 
-    parquet = {name: built / "data" / f"{name}.parquet" for name in SCHEMA.table_names}
+    (tmp_path / "data").mkdir()
+    rows = 5 * 122_880 + 1  # more than DuckDB buffers before it writes row groups out
+    parquet = {}
+    for name in SCHEMA.table_names:
+        table = pq.read_table(built / "data" / f"{name}.parquet")
+        if name in ("statements", "status_history"):
+            table = pa.concat_tables([table] * (rows // table.num_rows + 1))
+        parquet[name] = tmp_path / "data" / f"{name}.parquet"
+        pq.write_table(table, parquet[name])
+    assert pq.ParquetFile(parquet["statements"]).metadata.num_rows > rows
     (tmp_path / "in-order").mkdir()
-    (tmp_path / "reversed").mkdir()
-    (tmp_path / "missing").mkdir()
     in_order = write_database(SCHEMA, tmp_path / "in-order", parquet).read_bytes()
-    writer = DatabaseWriter(SCHEMA)
-    writer.begin(tmp_path / "reversed")
-    for name in reversed(SCHEMA.table_names):
-        writer.ready(name, parquet[name])
-    assert writer.wait().read_bytes() == in_order
+    names = list(SCHEMA.table_names)
+    orders = {"reversed": names[::-1],
+              "largest first": sorted(names, key=lambda n: -parquet[n].stat().st_size),
+              "shuffled": random.Random(7).sample(names, len(names))}
+    for label, order in orders.items():
+        (tmp_path / label).mkdir()
+        writer = DatabaseWriter(SCHEMA)
+        writer.begin(tmp_path / label)
+        for name in order:
+            writer.ready(name, parquet[name])
+        assert writer.wait().read_bytes() == in_order, label
+    con = duckdb.connect(str(tmp_path / "shuffled" / "pledges.duckdb"), read_only=True)
+    try:
+        assert con.execute("select count(*) from statements").fetchone()[0] == \
+            pq.ParquetFile(parquet["statements"]).metadata.num_rows
+    finally:
+        con.close()
+    (tmp_path / "missing").mkdir()
     writer = DatabaseWriter(SCHEMA)
     writer.begin(tmp_path / "missing")
     for name in SCHEMA.table_names[:-1]:

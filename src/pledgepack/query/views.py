@@ -127,8 +127,8 @@ class DatabaseWriter:
     """write_database in a child started ahead of need: it starts Python and imports DuckDB
     while this process goes on. `begin` names the package's folder; `ready` hands over each
     table's Parquet file once it is complete, and the child stores that table while this
-    process makes the next one (the tables are stored in the schema's order whatever order
-    they come in, so the file's bytes do not depend on it); `start` does both at once. Then
+    process makes the next one, in whatever order they come (the file's bytes do not depend
+    on it: see write_database_here); `start` does both at once. Then
     `wait` for the file, or `cancel` it.
 
     Between the two, `check` has the child run two checks of validation too (check/findings.py's
@@ -248,15 +248,18 @@ class DatabaseWriter:
 
 
 class _Arriving:
-    """The tables' Parquet files as the build hands them over: looking one up waits for it."""
+    """The tables' Parquet files as the build hands them over."""
 
     def __init__(self):
         self._paths: dict[str, Path] = {}
+        self._order: list[str] = []
         self._ended = False
         self._changed = threading.Condition()
 
     def add(self, name: str, path: Path) -> None:
         with self._changed:
+            if name not in self._paths:
+                self._order.append(name)
             self._paths[name] = path
             self._changed.notify_all()
 
@@ -265,35 +268,58 @@ class _Arriving:
             self._ended = True
             self._changed.notify_all()
 
-    def __getitem__(self, name: str) -> Path:
-        with self._changed:
-            self._changed.wait_for(lambda: name in self._paths or self._ended)
-            if name not in self._paths:
-                raise PledgepackError(f"the Parquet file of table {name} never came")
-            return self._paths[name]
+    def each(self, names: list[str]):
+        """(name, file) of each of `names`, in the order they come, each as soon as it is
+        there; an error if the build ends without one of them."""
+        wanted, given = set(names), 0
+        while wanted:
+            with self._changed:
+                self._changed.wait_for(lambda: len(self._order) > given or self._ended)
+                if len(self._order) == given:
+                    missing = [name for name in names if name in wanted]
+                    raise PledgepackError(f"the Parquet file of table {missing[0]} never came")
+                name = self._order[given]
+                path = self._paths[name]
+            given += 1
+            if name in wanted:
+                wanted.discard(name)
+                yield name, path
 
 
 def write_database_here(schema: PackageSchema, path: Path,
                         parquet: Mapping[str, Path] | _Arriving) -> Path:
-    """The work of write_database, in this process; each table's file is looked up in
-    `parquet` only when that table is stored."""
+    """The work of write_database, in this process: each table is stored as soon as its file
+    is there (`parquet` as it arrives, or in the schema's order)."""
     import duckdb
 
     # One thread and no compression: with several threads, or with the compression DuckDB
     # picks per segment (FSST and others), the same rows now and then give different bytes.
+    # One transaction, and nothing of it written before its commit (no optimistic writes,
+    # which DuckDB makes of a table's row groups once it holds five, or 20% of its memory
+    # limit, in the order the tables are made): the commit writes the tables out in one order
+    # whatever order they were made in, so each is made as soon as its file comes. The
+    # commit checkpoints at once (a WAL threshold of 1 kB) instead of writing a WAL that the
+    # detach then checkpoints. Measured at 300k statements: 0.83 s, against 0.88 s for a
+    # transaction per table in the schema's order and 1.24 s with the WAL.
+    arriving = parquet.each(schema.table_names) if isinstance(parquet, _Arriving) else (
+        (name, parquet[name]) for name in schema.table_names)
     con = duckdb.connect(":memory:", config={"threads": 1})
     try:
         con.execute("SET force_compression = 'uncompressed'")
+        con.execute("SET enable_optimistic_write = false")
+        con.execute("SET checkpoint_threshold = '1KB'")
         con.execute(f"ATTACH {quote_literal(path.as_posix())} AS package "
                     f"(STORAGE_VERSION {quote_literal(STORAGE_VERSION)})")
         con.execute("USE package")
+        con.execute("BEGIN TRANSACTION")
         con.execute(f"CREATE SCHEMA {STORED_SCHEMA}")
-        for name in schema.table_names:
+        for name, file in arriving:
             con.execute(f"CREATE TABLE {STORED_SCHEMA}.{quote_ident(name)} AS SELECT * FROM "
-                        f"read_parquet({quote_literal(parquet[name].resolve().as_posix())})")
+                        f"read_parquet({quote_literal(file.resolve().as_posix())})")
         for statement in view_statements(
                 schema, lambda name: f"{STORED_SCHEMA}.{quote_ident(name)}"):
             con.execute(statement)
+        con.execute("COMMIT")
         con.execute("USE memory")
         con.execute("DETACH package")
     finally:
