@@ -411,6 +411,39 @@ def test_the_build_gate_and_full_validation_report_their_checks(content, tmp_pat
     assert "frictionless rows" in full.timings and "frictionless rows" not in gate.timings
 
 
+@pytest.mark.parametrize("full", [False, True], ids=["gate", "full-validation"])
+def test_a_csv_file_that_lost_a_value_is_not_swapped_in(run, content, tmp_path, monkeypatch,
+                                                        full):
+    """The build's gate reads each CSV file back as soon as it is written and holds it against
+    the rows its Parquet file was written from (with --full-validation, against the Parquet
+    file itself): a CSV writer that turns one value into another fails the build. (A folder
+    never built into: a rebuild would take the files of unchanged tables as they are.)"""
+    import pyarrow as pa
+
+    from pledgepack.package import writers
+
+    csv_columns = writers.csv_columns
+
+    def losing(table):
+        table = csv_columns(table)
+        if "summary" not in table.column_names:
+            return table
+        index = table.schema.get_field_index("summary")
+        values = table.column(index).to_pylist()
+        values[1] = None  # a text becomes a missing value
+        return table.set_column(index, "summary", pa.array(values, pa.string()))
+
+    monkeypatch.setattr(writers, "csv_columns", losing)
+    out = tmp_path / "new"
+    result = failed_build(run, content, out, *(["--full-validation"] if full else []))
+    assert not out.exists()
+    assert result.stderr.splitlines()[-1] == (
+        f"Error: build failed: the new package is invalid; {out} left unchanged")
+    [problem] = [line for line in result.stderr.splitlines() if "csv-parquet" in line]
+    assert problem.startswith("statements: csv-parquet: differs from data/statements.parquet: "
+                              "row 2, column summary: None in CSV, "), problem
+
+
 def test_a_descriptor_frictionless_refuses_stops_the_build_with_its_problem_alone(
         run, content, out, tmp_path):
     # A licence with neither name nor path: the schema loader takes it, the Data Package

@@ -17,6 +17,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .check.tabular import csv_difference
 from .check.validate import Report, validate_package
 from .content.cache import ChapterCache
 from .content.folder import UpToDate, read_content
@@ -319,7 +320,13 @@ def _run(content: Path, out: Path, schema: PackageSchema, phases: _Phases,
         if database.path is None:
             database.begin(tmp)
         keeper.model = model
-        with TableWriter(tmp, parquet_done=database.ready) as writer:
+
+        def csv_check(name: str, table, path: Path) -> str | None:
+            # Read back as soon as it is written, against the rows its Parquet file was
+            # written from: validation then need not read the Parquet file to compare.
+            return csv_difference(path, table, schema.table_schema(name))
+
+        with TableWriter(tmp, parquet_done=database.ready, csv_check=csv_check) as writer:
             keeper.writer = writer
             tables = phases.run("tables", build_tables, schema, model, rows,
                                 ready=keeper.ready, keep=keeper.keep,
@@ -339,7 +346,8 @@ def _run(content: Path, out: Path, schema: PackageSchema, phases: _Phases,
         # descriptor.
         report = phases.run("validate", validate_package, tmp, jobs=jobs,
                             csv_rows=full_validation, rehash=False, checks=database.check,
-                            proven=proven_tables(last), proven_descriptor=proven_descriptor)
+                            proven=proven_tables(last), proven_descriptor=proven_descriptor,
+                            csv_checked=writer.csv_checked)
         if not report.valid:
             report.folder = f"{out} (the new build, not swapped in)"
             raise PackageInvalid(report)

@@ -40,6 +40,20 @@ def first_difference(csv_path: Path, parquet_path: Path, table_schema: dict) -> 
         right = pq.ParquetFile(parquet_path).read()  # read_table would import pyarrow.dataset
     except (pa.ArrowInvalid, OSError) as exc:
         return f"the Parquet file cannot be read ({exc})"
+    return _difference(left, right)
+
+
+def csv_difference(csv_path: Path, table: pa.Table, table_schema: dict) -> str | None:
+    """None when the CSV file holds the rows of `table` in the same order, else what differs
+    first: first_difference against the rows a Parquet file was written from."""
+    try:
+        left = read_csv_typed(csv_path, table_schema)
+    except (pa.ArrowInvalid, KeyError) as exc:
+        return f"the CSV cannot be read with the schema's types ({exc})"
+    return _difference(left, table)
+
+
+def _difference(left: pa.Table, right: pa.Table) -> str | None:
     if left.column_names != right.column_names:
         return f"columns {left.column_names} against {right.column_names}"
     if left.num_rows != right.num_rows:

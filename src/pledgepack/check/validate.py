@@ -138,7 +138,8 @@ def _frictionless_csv(descriptor: dict, basepath: str) -> list[dict]:
 def validate_package(folder: Path | str, *, jobs: int = 2, csv_rows: bool = True,
                      rehash: bool = True, checks: Checks | None = None,
                      proven: dict[str, int] | None = None,
-                     proven_descriptor: str | None = None) -> Report:
+                     proven_descriptor: str | None = None,
+                     csv_checked: dict[str, str | None] | None = None) -> Report:
     """Every check on the package in `folder`; `csv_rows=False` leaves out the frictionless
     pass over the CSV rows (see the module's docstring for why that still proves them).
     `rehash=False` is for the build, whose descriptor took each file's hash from the file
@@ -157,7 +158,12 @@ def validate_package(folder: Path | str, *, jobs: int = 2, csv_rows: bool = True
     Only with `rehash=False`, where the hashes are the files' own (the build's).
     `proven_descriptor` (an earlier report's descriptor_key) is the same for the descriptor's
     own check: it is not run again where the key is the same; the descriptor is always read,
-    and every file it declares found and its size held against the file."""
+    and every file it declares found and its size held against the file.
+    `csv_checked` ({table: difference or None}) is the build's too: the tables whose CSV file
+    it read back and compared with the rows it wrote their Parquet file from, as soon as it had
+    written them (package/writers.py's csv_check), with what it found. Their CSV is not
+    compared with the Parquet file again: that would read the Parquet file only to find the
+    same rows. Only with `rehash=False` and without `csv_rows`."""
     started = time.perf_counter()
     folder = Path(folder)
     if folder.name == DESCRIPTOR and folder.is_file():
@@ -198,7 +204,8 @@ def validate_package(folder: Path | str, *, jobs: int = 2, csv_rows: bool = True
         failure = None
         try:
             _check_data(folder, descriptor, data, jobs, csv_rows, clock, threads, rehash,
-                        checks, answer, None if rehash or csv_rows else proven, not skip)
+                        checks, answer, None if rehash or csv_rows else proven, not skip,
+                        None if rehash or csv_rows else csv_checked)
         except _read_errors() as exc:
             data.problems.append(Problem("data", None, f"a data file cannot be read: {exc}"))
         except Exception as exc:  # noqa: BLE001 - raised again below if the descriptor is sound
@@ -293,10 +300,12 @@ def _digest(value) -> str:
 def _check_data(folder: Path, descriptor: dict, report: Report, jobs: int, csv_rows: bool,
                 clock, threads: ThreadPoolExecutor, rehash: bool = True,
                 checks: Checks | None = None, answer: dict | None = None,
-                proven: dict[str, int] | None = None, descriptor_check: bool = True) -> None:
+                proven: dict[str, int] | None = None, descriptor_check: bool = True,
+                csv_checked: dict[str, str | None] | None = None) -> None:
     """The checks of the data; with `checks`, the descriptor's (unless not
     `descriptor_check`) and the Parquet checks are asked of it, and its answer is kept in
-    `answer`. The tables `proven` holds the keys of are not checked again."""
+    `answer`. The tables `proven` holds the keys of are not checked again, nor those in
+    `csv_checked` compared with their CSV."""
     problem = report.problems.append
     resources = [r for r in descriptor.get("resources", [])
                  if isinstance(r, dict) and not is_old_parquet(r)]
@@ -332,6 +341,12 @@ def _check_data(folder: Path, descriptor: dict, report: Report, jobs: int, csv_r
                 pending[resource["name"]] = pool.submit(_frictionless_csv, resource, str(folder))
         # Both read the same Parquet files, in C++ that lets go of the GIL: side by side.
         same = set(known) | set(report.keys_only)  # the CSV is compared by the own checks
+        for table, difference in (csv_checked or {}).items():
+            if table in labels and table in parquet and table not in same:
+                same.add(table)
+                if difference:
+                    problem(Problem("csv-parquet", table,
+                                    f"differs from {labels[table]}: {difference}"))
         compared = threads.submit(_timed, clock, "csv-parquet", _compare_csv_parquet,
                                   [r for r in resources if r.get("name") not in same], files,
                                   labels, parquet)

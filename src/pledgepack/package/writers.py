@@ -59,10 +59,17 @@ class TableWriter:
     called, on the writing thread, as each table's Parquet file is complete.
 
     Each file's size and hash (`facts`, by path) are taken on its thread as soon as it is
-    written, while it is still in the page cache and the next table is being made."""
+    written, while it is still in the page cache and the next table is being made.
 
-    def __init__(self, out: Path, parquet_done: Callable[[str, Path], None] | None = None):
+    `csv_check(name, table, path)`, where given, is run on the CSV file's thread as soon as
+    it is written, with the rows both files were written from; what it says (None: nothing)
+    is kept in `csv_checked`, by table."""
+
+    def __init__(self, out: Path, parquet_done: Callable[[str, Path], None] | None = None,
+                 csv_check: Callable[[str, pa.Table, Path], str | None] | None = None):
         self.parquet_done = parquet_done
+        self.csv_check = csv_check
+        self.csv_checked: dict[str, str | None] = {}
         self.data = out / DATA_DIR
         self.data.mkdir(parents=True, exist_ok=True)
         self.paths: dict[str, dict[str, Path]] = {}
@@ -81,7 +88,8 @@ class TableWriter:
                             "parquet": self.data / f"{name}.parquet"}
         # the Parquet file first: it is the slower of the two to write
         self._pending += [self._threads.submit(self._parquet, name, table),
-                          self._threads.submit(self._csv, table, self.paths[name]["csv"])]
+                          self._threads.submit(self._csv, name, table,
+                                               self.paths[name]["csv"])]
 
     def adopt(self, name: str, folder: Path,
               known: dict[str, tuple[int, str]] | None = None) -> None:
@@ -104,9 +112,11 @@ class TableWriter:
     def _facts(self, path: Path) -> None:
         self.facts[path] = file_facts(path)
 
-    def _csv(self, table: pa.Table, path: Path) -> None:
+    def _csv(self, name: str, table: pa.Table, path: Path) -> None:
         write_csv(table, path)
         self._facts(path)
+        if self.csv_check:
+            self.csv_checked[name] = self.csv_check(name, table, path)
 
     def _parquet(self, name: str, table: pa.Table) -> None:
         path = self.paths[name]["parquet"]
