@@ -60,7 +60,8 @@ from .rebuild import (
 )
 from .schema import PackageSchema
 # command_pyarrow: the command line and the benchmarks import it from here
-from .workers import command_pyarrow, default_jobs, pandas_refused  # noqa: F401
+from .workers import (command_pyarrow, default_jobs, give_back_memory,  # noqa: F401
+                      pandas_refused, stop_fork_server)
 
 Progress = Callable[[str, int, int], None]
 
@@ -287,6 +288,8 @@ def _run(content: Path, out: Path, schema: PackageSchema, phases: _Phases,
             # kept whatever comes next: chapters read once are not parsed again after an error;
             # written on a thread while the build goes on
             background.start(cache.save)
+        stop_fork_server()  # the parse's workers are done
+        give_back_memory()  # what the parse freed: the workers' results, decoded
         diagnostics = list(model.diagnostics)
         if strict and diagnostics:
             raise ContentError([Diagnostic(d.path, d.line, ERROR, d.message, d.hint, d.col)
@@ -332,6 +335,7 @@ def _run(content: Path, out: Path, schema: PackageSchema, phases: _Phases,
                                 ready=keeper.ready, keep=keeper.keep,
                                 identify=keeper.identify, reusable=keeper.reuse)
             del rows
+            give_back_memory()  # the rows the tables were made from; on while files are written
             written = phases.run("write", writer.wait)
         paths = {name: written[name] for name in tables}
         counts = {name: table.num_rows for name, table in tables.items()}
@@ -341,6 +345,7 @@ def _run(content: Path, out: Path, schema: PackageSchema, phases: _Phases,
                                    history_note=_history_note(history), facts=writer.facts)
         del model
         phases.run("write", write_descriptor, package, tmp)
+        give_back_memory()  # the tables, written
         # The descriptor hashed each file a moment ago, in this build's own folder; the
         # database's child, which reads the Parquet files anyway, checks them and the
         # descriptor.

@@ -55,6 +55,7 @@ class _RefusePandas:
 
 _without_pandas = False
 _pool_chosen = False
+_command = False  # this process runs a pledgepack command and nothing else
 
 # Arrow's memory pool for a command. pyarrow's default, mimalloc, hands freed pages back to
 # the kernel and faults them in again as the next table is made. Measured on full builds of
@@ -79,6 +80,44 @@ def arrow_pool() -> None:
     _pool_chosen = True
     if "jemalloc" in pa.supported_memory_backends():
         pa.set_memory_pool(pa.jemalloc_memory_pool())
+
+
+def stop_fork_server() -> None:
+    """In a command's process, once its workers are done: the fork server goes, with the
+    45 MiB (PSS) it holds while the tables are made and written, the build's most crowded
+    moment. A pool asked for later
+    (`--full-validation`'s) starts a new one. Left running in any other process, whose own
+    pools may be using it."""
+    if not _command:
+        return
+    from multiprocessing import forkserver
+
+    server = getattr(forkserver, "_forkserver", None)
+    stop = getattr(server, "_stop", None)
+    if stop is not None and getattr(server, "_forkserver_pid", None) is not None:
+        stop()
+
+
+def give_back_memory() -> None:
+    """Hands the memory the tables were made in back to the kernel, once they are written:
+    what comes after (validation, the wait for the database's child) needs little of it, and
+    the child is at its largest then. Arrow's pool keeps freed pages for the next table, and
+    glibc's malloc keeps what Python's objects freed; both are asked to let them go. Called after
+    the parse, once the tables are made and once they are written. Measured on full builds of
+    100k statements: the main process's peak 478 -> 392-405 MiB; with stop_fork_server, the
+    whole build's peak (its processes' PSS, sampled every 10 ms, summed) 626-647 -> 533-572
+    MiB. A call costs 2-23 ms."""
+    import ctypes
+
+    import pyarrow as pa
+
+    pa.default_memory_pool().release_unused()
+    if "mimalloc" in pa.supported_memory_backends():
+        # Arrow's own default, which its readers in C++ allocate from whatever pyarrow's is
+        pa.mimalloc_memory_pool().release_unused()
+    trim = getattr(ctypes.CDLL(None), "malloc_trim", None)  # glibc's; not on macOS or musl
+    if trim is not None:
+        trim(0)
 
 
 def pyarrow_without_pandas() -> None:
@@ -106,6 +145,8 @@ def pyarrow_without_pandas() -> None:
 def command_pyarrow() -> None:
     """pyarrow set up for a process that runs a pledgepack command and nothing else: its
     memory pool (arrow_pool), and no pandas (pyarrow_without_pandas)."""
+    global _command
+    _command = True
     arrow_pool()
     pyarrow_without_pandas()
 
