@@ -372,3 +372,31 @@ def test_the_fork_server_starts_only_where_enough_chapters_are_to_be_parsed(tmp_
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "no-cache"))
     build(content, tmp_path / "clean", jobs=1)
     assert data(out) == data(tmp_path / "clean")
+
+
+def test_a_relative_cache_setting_is_ignored_and_without_a_cache_folder_the_build_still_runs(
+        tmp_path, monkeypatch):
+    """Content outside a repository keeps its cache in XDG_CACHE_HOME, and a relative one is
+    ignored (as the XDG base directory specification asks): the cache goes to ~/.cache. With
+    no absolute folder at all (HOME relative too) there is no cache, and every build reads
+    and writes in full, to the same bytes."""
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1700000000")
+    content = two_chapters(tmp_path / "content")
+    home = tmp_path / "home"
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.setenv("XDG_CACHE_HOME", "relative-cache")
+    first = build(content, tmp_path / "dist")
+    assert not (tmp_path / "relative-cache").exists()
+    assert list((home / ".cache" / "pledgepack").glob(f"chapters-*/*{SUFFIX}"))
+    assert build(content, tmp_path / "dist").up_to_date
+
+    monkeypatch.setenv("HOME", "relative-home")
+    for n in range(2):
+        nowhere = build(content, tmp_path / "uncached")
+        assert not nowhere.up_to_date and nowhere.counts == first.counts, n
+    assert not (tmp_path / "relative-home").exists() and not (tmp_path / "~").exists()
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "clean-cache"))
+    build(content, tmp_path / "clean")
+    assert data(tmp_path / "uncached") == data(tmp_path / "clean")

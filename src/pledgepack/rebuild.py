@@ -35,10 +35,14 @@ def cache_root(repo: Repository | None) -> Path | None:
     """Where parsed chapters are kept: pledgepack's folder in the repository's git folder,
     beside the history cache (never committed, gone with the clone); for content outside a
     repository, the user's cache folder (XDG_CACHE_HOME, else ~/.cache), never the content
-    folder itself, which other tools read."""
+    folder itself, which other tools read. A relative XDG_CACHE_HOME is ignored, as the XDG
+    base directory specification asks; without an absolute folder there is no cache, and every
+    build reads every chapter."""
     if repo is not None:
         return cache_folder(repo)
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    base = os.environ.get("XDG_CACHE_HOME", "")
+    if not os.path.isabs(base):
+        base = os.path.join(os.path.expanduser("~"), ".cache")
     return Path(base) / "pledgepack" if os.path.isabs(base) else None
 
 

@@ -159,8 +159,8 @@ def build_tables(schema: PackageSchema, content: Content,
     unsorted = {}
     for name in ("sections", "statements", "reports"):
         unsorted[name] = rows = chapter_rows(schema, content, name)
-        if identify is not None:
-            ids[name] = identify(name, rows)
+        if identify is not None and (rows_id := identify(name, rows)) is not None:
+            ids[name] = rows_id  # None where the build keeps no rows: nothing to reuse
         made(name, lambda: sort_table(schema, name, rows), len(rows))
     if keep is not None:
         unsorted["recorded"] = chapter_rows(schema, content, "recorded")
