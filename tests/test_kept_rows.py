@@ -287,6 +287,70 @@ def test_unchanged_tables_are_taken_from_the_last_build_and_not_checked_again(tm
     assert data(out) == clean_build(content, tmp_path / "clean-2", tmp_path / "no-cache-2")
 
 
+def test_rows_are_named_by_their_values_however_they_were_put_together():
+    """rowcache.rows_id: the same rows from Python values, from slices of other tables (with
+    a validity bitmap of their own), in pieces or in one, get one name; a value changed, or
+    a missing value for an empty one, gives another."""
+    arrow = pa.schema([("id", pa.string()), ("n", pa.int64()),
+                       ("tags", pa.list_(pa.string()))])
+    rows = {"id": ["a", "b", None], "n": [1, None, 3], "tags": [["x"], [], None]}
+    plain = pa.table(rows, schema=arrow)
+    other = pa.table({"id": [None, "a", "b", "q"], "n": [9, 1, None, 4],
+                      "tags": [None, ["x"], [], ["y"]]}, schema=arrow)
+    pieces = pa.concat_tables([other.slice(1, 2), pa.table(
+        {"id": [None], "n": [3], "tags": [None]}, schema=arrow)])
+    assert pieces.column("id").num_chunks == 2
+
+    def name(table):
+        return rowcache.rows_id("salt", False, "statements", table)
+
+    assert name(plain) == name(pieces) == name(pieces.combine_chunks())
+    for column, value in (("id", ""), ("n", 0), ("tags", [])):
+        changed = dict(rows, **{column: rows[column][:2] + [value]})
+        assert name(pa.table(changed, schema=arrow)) != name(plain), column
+    assert name(plain.slice(0, 2)) != name(plain)
+    assert rowcache.rows_id("salt", True, "statements", plain) != name(plain)
+
+
+def test_a_table_an_edit_left_as_it_was_is_taken_over_while_the_kept_rows_stay(tmp_path,
+                                                                              monkeypatch):
+    """A table's rows are named by their values, not by the chapters that gave them: each
+    rebuild takes over the files of every table an edit left as it was, also once the kept
+    rows are older than the last build (as in a large corpus, where they stay while few
+    chapters change: DRIFT makes these four chapters few)."""
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1700000000")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    monkeypatch.setattr(rowcache, "DRIFT", 1.0)
+    content = base_content(tmp_path / "content")
+    for n in range(6):  # chapters no edit touches, whose rows the kept ones give
+        (content / DOC / f"4-{n}-mehr.md").write_text(
+            SECOND.replace("1.2 Netze", f"4.{n} Mehr").replace("(#", f"(#m{n}-")
+            .replace("id: ", f"id: m{n}-"), encoding="utf-8")
+    out = tmp_path / "dist"
+    build(content, out)
+    kept = next((tmp_path / "cache").glob(f"pledgepack/chapters-*/{rowcache.FILE}"))
+    kept_state = (kept.stat().st_ino, kept.stat().st_mtime_ns)
+    edits = [
+        ("a chapter's text", EDITS["a chapter's text"], {"statements", "reports"}),
+        ("a status", EDITS["a status"], {"sections", "reports"}),
+        ("another chapter's text",
+         lambda f: _replace(f / "1-2-netze.md", "(#netz) mit", "(#netz) samt"),
+         {"statements", "reports"}),
+        ("a status back", lambda f: _replace(f / "1-2-netze.md", "status: partially_implemented",
+                                             "status: not_implemented"), {"sections", "reports"}),
+    ]
+    for n, (what, edit, unchanged) in enumerate(edits):
+        before = {p.name: p.stat().st_ino for p in (out / "data").iterdir()}
+        edit(content / DOC)
+        assert not build(content, out).up_to_date, what
+        now = {p.name: p.stat().st_ino for p in (out / "data").iterdir()}
+        taken_over = {name.split(".")[0] for name in now if now[name] == before[name]}
+        assert taken_over == unchanged, what
+        assert (kept.stat().st_ino, kept.stat().st_mtime_ns) == kept_state, what
+        assert data(out) == clean_build(content, tmp_path / f"clean-{n}",
+                                        tmp_path / f"no-cache-{n}"), what
+
+
 def test_a_proven_table_still_has_its_foreign_keys_checked(tmp_path, monkeypatch):
     """Verdicts are taken only for the bytes they were found on: when a table a proven one
     points to changes, the proven one's foreign keys are checked on the new bytes."""

@@ -454,8 +454,7 @@ class _Rows:
     def identify(self, name: str, unsorted) -> str | None:
         if self.salt is None:
             return None
-        self.ids[name] = rowcache.rows_id(self.salt, self.include_unpublished, name,
-                                          self.model.layout, unsorted, self.model.cached)
+        self.ids[name] = rowcache.rows_id(self.salt, self.include_unpublished, name, unsorted)
         return self.ids[name]
 
     def reuse(self, name: str, rows_id: str) -> bool:
@@ -476,12 +475,8 @@ class _Rows:
         # kept rows that still serve (those of every chapter, among them) are left as they are
         if self.folder is None or rowcache.still_serves(model.layout, cached):
             return
-        ids = {name: self.ids[name] for name in unsorted if name in self.ids}
-        if "recorded" in unsorted:
-            ids["recorded"] = rowcache.rows_id(self.salt, self.include_unpublished, "recorded",
-                                               model.layout, unsorted["recorded"], cached)
         self.background.start(rowcache.save, self.folder, self.salt, self.include_unpublished,
-                              list(model.layout), unsorted, self.schemas, ids)
+                              list(model.layout), unsorted, self.schemas)
 
 
 def _git_history(content: Path, repo: Repository | None, schema: PackageSchema,

@@ -96,8 +96,7 @@ def chapter_rows(schema: PackageSchema, content: Content, name: str) -> pa.Table
                              content.parsed[name] if content.parsed else None)
     if not pieces:
         return fresh
-    # In pieces: a table that is written is put in one piece by its sort (sort_table); one
-    # whose files are taken over is only compared and kept, which pieces do as well.
+    # In pieces: build_tables puts them together where it names the rows, else the sort does.
     return pa.concat_tables([source.slice(start, count) for source, start, count in pieces])
 
 
@@ -158,7 +157,12 @@ def build_tables(schema: PackageSchema, content: Content,
     made("documents", lambda: to_table(schema, "documents", list(content.documents)))
     unsorted = {}
     for name in ("sections", "statements", "reports"):
-        unsorted[name] = rows = chapter_rows(schema, content, name)
+        rows = chapter_rows(schema, content, name)
+        if identify is not None:
+            # named by its values, which are put in one piece for that; the sort then need
+            # not put its result together again
+            rows = rowcache.whole_columns(rows)
+        unsorted[name] = rows
         if identify is not None and (rows_id := identify(name, rows)) is not None:
             ids[name] = rows_id  # None where the build keeps no rows: nothing to reuse
         made(name, lambda: sort_table(schema, name, rows), len(rows))
