@@ -26,6 +26,11 @@ Caveat: a child started with fork/vfork + exec (the build runs `git log`) inheri
 parent's high-water mark in ru_maxrss, so RUSAGE_CHILDREN can read as large as the main
 process was at that moment. The build child therefore also polls /proc every 50 ms for
 the peak RSS (VmHWM) of each descendant; "largest worker (sampled)" is that number.
+The same poll sums the proportional set size (Pss in /proc/PID/smaps_rollup: each shared
+page divided among the processes that map it) of the build's process and all of its
+descendants at that moment; "all processes, PSS (sampled)" is the largest such sum:
+the memory the build takes from the machine, each page counted once. A peak shorter than the
+poll's 50 ms may fall between two samples.
 
 How to read it
 --------------
@@ -61,7 +66,7 @@ DEFAULT_CORPUS_SCRIPT = REPO.parent / "shared" / "bench" / "make_corpus.py"
 PHASES = ("parse", "tables", "write", "validate", "duckdb")
 # The checks of the build's validation gate (the frictionless row pass is not one of them).
 VALIDATE_CHECKS = ("descriptor", "files", "parquet", "csv-parquet")
-RSS_COLUMNS = ("rss_main", "rss_child", "rss_worker")
+RSS_COLUMNS = ("rss_main", "rss_child", "rss_worker", "pss_tree")
 CHILD_FLAG = "--child"
 MIB = 1024 * 1024
 
@@ -91,12 +96,14 @@ def stop_forkserver() -> None:
 
 
 class DescendantSampler(threading.Thread):
-    """Polls /proc for the peak RSS (VmHWM, KiB) of every descendant of this process."""
+    """Polls /proc for the peak RSS (VmHWM, KiB) of every descendant of this process, and
+    for the largest sum of the PSS (KiB) of this process and its descendants at one time."""
 
     def __init__(self, interval: float = 0.05):
         super().__init__(daemon=True)
         self.interval = interval
         self.peak_kib: dict[int, int] = {}
+        self.peak_pss_kib = 0
         self._done = threading.Event()
 
     def run(self) -> None:
@@ -110,7 +117,8 @@ class DescendantSampler(threading.Thread):
         return max(self.peak_kib.values(), default=0) if os.path.isdir("/proc") else None
 
     def sample(self) -> None:
-        for pid in self._descendants():
+        descendants = self._descendants()
+        for pid in descendants:
             try:
                 status = Path(f"/proc/{pid}/status").read_text()
             except OSError:
@@ -119,6 +127,15 @@ class DescendantSampler(threading.Thread):
                 if line.startswith("VmHWM:"):
                     kib = int(line.split()[1])
                     self.peak_kib[pid] = max(kib, self.peak_kib.get(pid, 0))
+        pss = 0
+        for pid in (os.getpid(), *descendants):
+            try:
+                rollup = Path(f"/proc/{pid}/smaps_rollup").read_text()
+            except OSError:
+                continue  # gone, or no smaps_rollup (before Linux 4.14)
+            pss += next((int(line.split()[1]) for line in rollup.splitlines()
+                         if line.startswith("Pss:")), 0)
+        self.peak_pss_kib = max(self.peak_pss_kib, pss)
 
     @staticmethod
     def _descendants() -> set[int]:
@@ -175,6 +192,7 @@ def child_build(corpus: Path, out: Path) -> dict:
     result = build(corpus, out)
     total = time.perf_counter() - started
     worker_kib = sampler.stop()
+    pss_kib = sampler.peak_pss_kib
     # The build's peaks, read before anything else runs here: the full validation below
     # holds more than the build does.
     stop_forkserver()
@@ -191,7 +209,7 @@ def child_build(corpus: Path, out: Path) -> dict:
             "full_validate": full_seconds, "full_valid": full.valid,
             "counts": result.counts,
             "module": str(Path(pledgepack.__file__).parent), "rss_worker_kib": worker_kib,
-            **rss}
+            "pss_tree_kib": pss_kib, **rss}
 
 
 def child_main(args: list[str]) -> int:
@@ -264,6 +282,7 @@ def measure(corpus: Path, work: Path, repeat: int) -> list[dict]:
         row["rss_main"] = built["rss_self_kib"] / 1024
         row["rss_child"] = built["rss_children_kib"] / 1024
         row["rss_worker"] = (built["rss_worker_kib"] or 0) / 1024
+        row["pss_tree"] = built["pss_tree_kib"] / 1024
         for check in VALIDATE_CHECKS:
             row[f"validate:{check}"] = built["validate"].get(check, 0.0)
         rows.append({"row": row, "floor": floor, "build": built})
@@ -314,6 +333,7 @@ def print_medians(runs: list[dict]) -> None:
     print(f"  {'build main process':<30} {median(runs, 'rss_main'):8.1f}")
     print(f"  {'build largest child (rusage)':<30} {median(runs, 'rss_child'):8.1f}")
     print(f"  {'build largest worker (sampled)':<30} {median(runs, 'rss_worker'):8.1f}")
+    print(f"  {'all processes, PSS (sampled)':<30} {median(runs, 'pss_tree'):8.1f}")
     print()
     largest = max(PHASES, key=lambda p: median(runs, p))
     print(f"total / floor (median of per-repeat ratios): {median(runs, 'ratio'):.2f}x")

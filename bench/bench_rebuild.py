@@ -7,7 +7,8 @@ Each size gets a fresh corpus from ../shared/bench/make_corpus.py (PLEDGEPACK_CO
 to use another copy) and a cache folder of its own (XDG_CACHE_HOME; the corpus is not a git
 repository). Each run is `build(corpus, out)` in a fresh child process, timed around the call
 and what `pledgepack build` does just before it (imports not included); peak RSS is the
-child's own (getrusage), workers not included.
+child's own (getrusage), workers not included; the peak PSS of all its processes together
+(bench_build.py's DescendantSampler, sampled every 50 ms) is printed below each size.
 Ratios are taken within one run of this script: rebuild / full build.
 
 Usage: bench_rebuild.py [--sizes 10k,100k,300k] [--repeat N]
@@ -41,11 +42,17 @@ def child(corpus: str, out: str) -> int:
     quiet_blas()  # as `pledgepack build` does first, before numpy is imported
     from pledgepack.build import build, command_pyarrow
 
+    from bench_build import DescendantSampler
+
+    sampler = DescendantSampler()
+    sampler.start()
     started = time.perf_counter()
     command_pyarrow()  # as `pledgepack build` does before the build
     result = build(corpus, out)
     seconds = time.perf_counter() - started
+    sampler.stop()
     print(json.dumps({"seconds": seconds, "up_to_date": result.up_to_date,
+                      "pss_kib": sampler.peak_pss_kib,
                       "timings": result.timings,
                       "rss_kib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss}))
     return 0
@@ -135,6 +142,9 @@ def main(argv: list[str]) -> int:
                   f"{sec['one chapter']:14.2f} {ratio['one chapter']:6.2f} "
                   f"{rss['one chapter']:8.0f} {sec['one status']:13.2f} "
                   f"{ratio['one status']:6.2f} {rss['one status']:8.0f}")
+            pss = {k: statistics.median(r["pss_kib"] for r in runs[k]) / 1024 for k in KINDS}
+            print(" " * 10 + " peak PSS of all processes (MiB): " + ", ".join(
+                f"{kind} {pss[kind]:.0f}" for kind in KINDS))
             for kind in ("full", "one chapter", "one status"):
                 phases = {k: statistics.median(r["timings"].get(k, 0.0) for r in runs[kind])
                           for k in ("parse", "tables", "write", "validate", "duckdb")}
