@@ -116,9 +116,7 @@ def rows_id(salt_: str, include_unpublished: bool, name: str, table: pa.Table) -
 def whole_columns(table: pa.Table) -> pa.Table:
     """`table` with each column in one piece (a copy of those in several): its IPC stream is
     then one batch, as it is for the same rows put together otherwise."""
-    if all(c.num_chunks == 1 for c in table.columns):
-        return table
-    return table.combine_chunks()
+    return table.combine_chunks() if any(c.num_chunks > 1 for c in table.columns) else table
 
 
 class _Digest:

@@ -31,7 +31,7 @@ def sort_table(schema: PackageSchema, name: str, table: pa.Table) -> pa.Table:
     key = schema.primary_key(name)
     if key and len(table) > 1:
         table = table.sort_by([(k, "ascending") for k in key])
-    return table.combine_chunks() if any(c.num_chunks > 1 for c in table.columns) else table
+    return rowcache.whole_columns(table)
 
 
 def unsorted_table(arrow: pa.Schema, rows: list, derived: dict | None = None,
@@ -162,9 +162,9 @@ def build_tables(schema: PackageSchema, content: Content,
             # named by its values, which are put in one piece for that; the sort then need
             # not put its result together again
             rows = rowcache.whole_columns(rows)
+            if (rows_id := identify(name, rows)) is not None:
+                ids[name] = rows_id  # None where the build keeps no rows: nothing to reuse
         unsorted[name] = rows
-        if identify is not None and (rows_id := identify(name, rows)) is not None:
-            ids[name] = rows_id  # None where the build keeps no rows: nothing to reuse
         made(name, lambda: sort_table(schema, name, rows), len(rows))
     if keep is not None:
         unsorted["recorded"] = chapter_rows(schema, content, "recorded")
