@@ -385,7 +385,10 @@ def test_an_unknown_previous_release_is_refused(tmp_path, run):
 
 class RangeHandler(http.server.SimpleHTTPRequestHandler):
     """A static file server that answers byte ranges, as web hosts and GitHub's asset storage
-    do: DuckDB's httpfs reads Parquet files piece by piece."""
+    do: DuckDB's httpfs reads Parquet files piece by piece. It says when each file was last
+    modified, as they do, unless last_modified is False."""
+
+    last_modified = True
 
     def send_head(self):
         path = Path(self.translate_path(self.path))
@@ -403,6 +406,8 @@ class RangeHandler(http.server.SimpleHTTPRequestHandler):
             self.send_response(200)
         self.send_header("Content-Length", str(end - start + 1))
         self.send_header("Accept-Ranges", "bytes")
+        if self.last_modified:
+            self.send_header("Last-Modified", self.date_time_string(int(path.stat().st_mtime)))
         self.end_headers()
         handle = open(path, "rb")
         handle.seek(start)
@@ -421,8 +426,9 @@ def serve():
     """Serve a folder over HTTP on a free local port; yields a function folder -> base URL."""
     servers = []
 
-    def start(folder: Path) -> str:
-        handler = functools.partial(RangeHandler, directory=str(folder))
+    def start(folder: Path, last_modified: bool = True) -> str:
+        kind = type("Handler", (RangeHandler,), {"last_modified": last_modified})
+        handler = functools.partial(kind, directory=str(folder))
         server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
         threading.Thread(target=server.serve_forever, daemon=True).start()
         servers.append(server)
@@ -448,8 +454,10 @@ print(con.execute("select count(*) from statements").fetchone()[0],
 """
 
 
-@pytest.mark.parametrize("flat", [False, True], ids=["folders", "flat"])
-def test_remote_views_query_a_published_release_over_http(tmp_path, run, serve, flat):
+@pytest.mark.parametrize("flat, last_modified", [(False, True), (True, True), (False, False)],
+                         ids=["folders", "flat", "no-last-modified"])
+def test_remote_views_query_a_published_release_over_http(tmp_path, run, serve, flat,
+                                                          last_modified):
     python = os.environ.get("PLEDGEPACK_DUCKDB14_PYTHON")
     assert python, ("set PLEDGEPACK_DUCKDB14_PYTHON to a Python with duckdb 1.4 and "
                     "duckdb-ext-httpfs installed; 'make test' does this")
@@ -462,16 +470,22 @@ def test_remote_views_query_a_published_release_over_http(tmp_path, run, serve, 
             shutil.copy(parquet, site)
     else:
         site = published
-    base_url = serve(site)
+    base_url = serve(site, last_modified)
     views = tmp_path / "views-remote.sql"
     args = ["views", "--base-url", base_url, "-o", views] + (["--flat"] if flat else [])
     assert run(*args).exit_code == 0
     text = views.read_text(encoding="utf-8")
     assert text.startswith("-- DuckDB views over the data package 'pledges', published at ")
     assert f"read_parquet('{base_url}{'' if flat else 'data/'}statements.parquet')" in text
+    script = views
+    if not last_modified:  # the remedy the file's header gives, run before the file
+        remedy = re.search(r"^--   (SET .*;)$", text, re.M)
+        assert remedy, "the header says what to run where the host sends no Last-Modified"
+        script = tmp_path / "with-remedy.sql"
+        script.write_text(remedy[1] + "\n" + text, encoding="utf-8")
     elsewhere = tmp_path / "elsewhere"  # nothing on disk next to the analyst
     elsewhere.mkdir()
-    result = subprocess.run([python, "-c", REMOTE_QUERY, str(views)], cwd=elsewhere,
+    result = subprocess.run([python, "-c", REMOTE_QUERY, str(script)], cwd=elsewhere,
                             capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
     local = duckdb.connect(str(published / "pledges.duckdb"), read_only=True)
