@@ -25,9 +25,10 @@ def parquet_findings(declared: dict[str, dict], parquet: dict[str, Path],
     `skip` are not checked, those in `keys_only` for their foreign keys alone (the build's
     proven ones). The build runs this in its database's child (query/views.py), `pledgepack
     validate` in its own process."""
-    import duckdb
-
+    from ..query.views import engine
     from .sqlchecks import check_parquet
+
+    duckdb = engine()
 
     findings = {}
     con = duckdb.connect()
