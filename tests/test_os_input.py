@@ -183,3 +183,34 @@ def test_lint_on_an_unparsable_url(run, content, url):
     assert "Traceback" not in result.output
     if "99999" not in url:
         assert f"url {url!r} is not a valid address" in result.output
+
+
+@pytest.mark.parametrize("module", ["json", "threading", "pledgepack"])
+def test_a_build_started_among_files_named_like_modules(content, tmp_path, module):
+    """An editor's folder may hold a json.py of their own. The build's helper processes
+    (the database's child, the parse's fork server and workers) import nothing from the
+    folder the command was started in: they used to import such a file instead of the
+    standard library's, and the build died in a traceback. Enough chapters that the parse
+    runs in workers (content/folder.py's PARALLEL_MIN_FILES)."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from pledgepack.content.folder import PARALLEL_MIN_FILES
+
+    for n in range(PARALLEL_MIN_FILES):
+        write_in_document(content, chapter(f"- id: w{n}\n  summary: s\n  status: broken\n",
+                                           body=f"[w{n}](#w{n})\n"), f"w{n:03d}.md")
+    here = tmp_path / "editor"
+    here.mkdir()
+    (here / f"{module}.py").write_text(
+        f"raise ImportError('the {module}.py in the folder the build started in')\n")
+    command = Path(sys.executable).parent / "pledgepack"
+    result = subprocess.run([str(command), "build", "--content", str(content), "--out",
+                             str(tmp_path / "o"), "--no-git-history", "--jobs", "2"],
+                            cwd=here, capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    assert "package valid" in result.stdout + result.stderr
+    assert (tmp_path / "o" / "pledges.duckdb").is_file()
+    statements = pq.read_table(tmp_path / "o" / "data" / "statements.parquet")
+    assert {f"w{n}" for n in range(PARALLEL_MIN_FILES)} <= set(statements["id"].to_pylist())

@@ -27,6 +27,7 @@ PRELOAD = ["__main__", GUARD, "pledgepack.content.folder", "pledgepack._arrow_wo
 # gone would be init's, and the guard would hold on to nothing.
 COMMAND_PID = "PLEDGEPACK_COMMAND_PID"
 SERVER_PID = "PLEDGEPACK_FORKSERVER_PID"
+SAFE_PATH = "PYTHONSAFEPATH"
 
 
 # pledgepack does no linear algebra. numpy, which pyarrow imports, starts OpenBLAS's threads
@@ -182,13 +183,28 @@ def die_with_parent(parent: int | None = None) -> None:
 
 
 def context():
-    """The fork-server context of every pool: its server, once started, dies with this
-    process."""
+    """The fork-server context of every pool, its server running: once started, it dies with
+    this process."""
     import multiprocessing
+    from multiprocessing import forkserver
 
     ctx = multiprocessing.get_context("forkserver")
     ctx.set_forkserver_preload(PRELOAD)  # the guard is imported only there
     os.environ[COMMAND_PID] = str(os.getpid())  # read by a server started from now on
+    # The server and multiprocessing's resource tracker start as `python -c`, which puts the
+    # folder the command was started in first on their sys.path: a json.py or threading.py
+    # of the user's there was imported in place of the standard library's, and the build
+    # died in a traceback. PYTHONSAFEPATH (Python 3.11 on) leaves that folder out; it is set
+    # only while they start, so that no other Python this process starts is changed.
+    saved = os.environ.get(SAFE_PATH)
+    os.environ[SAFE_PATH] = "1"
+    try:
+        forkserver.ensure_running()
+    finally:
+        if saved is None:
+            del os.environ[SAFE_PATH]
+        else:
+            os.environ[SAFE_PATH] = saved
     return ctx
 
 
@@ -196,10 +212,7 @@ def warm_up() -> None:
     """Start the fork server now, without waiting for it: it starts Python and imports its
     modules while this process goes on, and the pool that asks for workers later gets them
     at once."""
-    from multiprocessing import forkserver
-
     context()
-    forkserver.ensure_running()
 
 
 def start_worker(collect_garbage: bool = True) -> None:
