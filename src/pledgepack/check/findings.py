@@ -25,8 +25,7 @@ def parquet_findings(declared: dict[str, dict], parquet: dict[str, Path],
     `skip` are not checked, those in `keys_only` for their foreign keys alone (the build's
     proven ones). The build runs this in its database's child (query/views.py), `pledgepack
     validate` in its own process."""
-    from ..query.views import engine
-    from .sqlchecks import check_parquet
+    from .sqlchecks import check_parquet, engine
 
     duckdb = engine()
 

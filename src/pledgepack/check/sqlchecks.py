@@ -10,6 +10,20 @@ from pathlib import Path
 
 from ..schema import DUCKDB_TYPES
 
+
+def engine():
+    """DuckDB's engine: the extension module `_duckdb` that the `duckdb` package re-exports.
+    Connecting and executing need nothing of what the package adds on top (its relational
+    API, its typing, a version lookup through importlib.metadata), which takes 50-120 ms
+    more to import: time the build's database child (query/views.py) would spend before it
+    can begin."""
+    try:
+        import _duckdb
+    except ImportError:  # a duckdb that does not ship it under that name
+        import duckdb as _duckdb
+    return _duckdb
+
+
 EXAMPLES = 3
 URI_PATTERN = r"[A-Za-z][A-Za-z0-9+.-]*:\S+"
 

@@ -16,23 +16,11 @@ import threading
 from collections.abc import Callable, Mapping
 from pathlib import Path
 
-from ..check.sqlchecks import quote_ident, quote_literal
+from ..check.sqlchecks import engine, quote_ident, quote_literal
 from ..errors import PledgepackError
 from ..schema import PackageSchema
 from ..workers import QUIET_BLAS
 from .analysis import ANALYST_VIEWS, MACROS
-
-
-def engine():
-    """DuckDB's engine: the extension module `_duckdb` that the `duckdb` package re-exports.
-    Connecting and executing need nothing of what the package adds on top (its relational
-    API, its typing, a version lookup through importlib.metadata), which takes 50-120 ms
-    more to import: time the build's database child would spend before it can begin."""
-    try:
-        import _duckdb
-    except ImportError:  # a duckdb that does not ship it under that name
-        import duckdb as _duckdb
-    return _duckdb
 
 
 STATUS_TYPE = "pledge_status"
