@@ -132,13 +132,39 @@ def test_numbers_and_booleans_the_fast_loader_would_type_are_left_to_the_referen
 
 
 def test_plain_numbers_and_booleans_come_back_as_the_text_written():
-    text = "order: 12\npublished: false\nx:\n  - 0\n  - true\n  - ~\n  - ''\n5: y\n"
+    text = "order: 12\npublished: false\nx:\n  - 0\n  - true\n  - ~\n  - ''\n"
     assert yamltext.fast_load(text) == yamltext.load_yaml(text, 2) == {
-        "order": "12", "published": "false", "x": ["0", "true", None, ""], "5": "y"}
+        "order": "12", "published": "false", "x": ["0", "true", None, ""]}
+
+
+@pytest.mark.parametrize("key", ["5", "1_0", "00", "0x1F", "-0", "False", "true", "~", "null"])
+def test_keys_that_yaml_types_are_read_by_the_reference_loader(key):
+    """yaml-rs gives a key's value, not its spelling (`1_0` and `10` are both 10): such a
+    text takes the reference loader's path, which keeps the key as written."""
+    text = f"a: 1\nb:\n  {key}: y\n"
+    assert yamltext.fast_load(text) is yamltext.UNSURE
+    expected = None if key in ("~", "null") else key
+    assert yamltext.load_front_matter(text, 2) == {"a": "1", "b": {expected: "y"}}
+
+
+@pytest.mark.parametrize("text, value", [
+    ("a: |\n", {"a": ""}), ("a: >\n", {"a": ""}), ("- |\n- >\n", ["", ""]),
+    ("a:\n  - |\n", {"a": [""]}), ("a: 1\nb: |\n   \n", {"a": "1", "b": ""}),
+    ("a: |+\n\n", {"a": "\n"})])
+def test_an_empty_block_scalar_at_the_end_reads_as_the_reference_loader_reads_it(text, value):
+    """yaml-rs gives an empty block scalar at the very end of the text a line break; libyaml,
+    as YAML's clip chomping says, none."""
+    assert yamltext.load_front_matter(text, 2) == yamltext.load_yaml(text, 2) == value
 
 
 @pytest.mark.parametrize("text", ["a: 1\na: 2\n", "x: &a 1\ny: *a\n", "x: !!float 1\n",
-                                  "x: " + "[" * 70 + "]" * 70 + "\n"])
+                                  "x: " + "[" * 70 + "]" * 70 + "\n",
+                                  # a line that starts with ': ': yaml-rs reads a value under
+                                  # an empty key, libyaml finds no key
+                                  "a:\n  : x\n", "a: 1\n: b\n", "order: \n  : \n",
+                                  "- a: 1\n  : 2\n",
+                                  # a mapping as a key: yaml-rs raised TypeError
+                                  "a:\n- ? : : \n"])
 def test_refusals_stay_with_the_reference_loader(text):
     assert yamltext.fast_load(text) is yamltext.UNSURE
     with pytest.raises(yamltext.YamlProblem):
@@ -154,12 +180,17 @@ def test_shipped_chapters_read_the_same_on_both_paths(path, monkeypatch):
 
 
 TOKENS = st.sampled_from(SCALARS[:60] + ["a", "b c", "-", ":", "#", "'", '"', " ", "[", "]",
-                                         "{", "}", ",", "\n", "\n  ", "\n- ", ": ", "- "])
+                                         "{", "}", ",", "\n", "\n  ", "\n- ", ": ", "- ",
+                                         "|", ">", "|+", ">-", "\n:", "1_0", "00", "False"])
+# where the tokens go: values in the middle and at the end, a key, the whole text
+FORMS = ["title: t\norder: {0}\nsummary: {0}\n", "a: 1\n{0}: x\n", "{0}\n"]
 
 
-@given(st.lists(TOKENS, max_size=12).map("".join))
-def test_random_front_matter_reads_the_same_on_both_paths(value):
-    text = f"title: t\norder: {value}\nsummary: {value}\n"
+@given(st.lists(TOKENS, max_size=12).map("".join), st.sampled_from(FORMS))
+def test_random_front_matter_reads_the_same_on_both_paths(value, form):
+    """Wherever the fast path gives a value, the reference loader gives the same one (not
+    an error)."""
+    text = form.format(value)
     fast = yamltext.fast_load(text)
     if fast is yamltext.UNSURE:
         return

@@ -42,6 +42,22 @@ def test_a_list_or_mapping_where_text_or_a_code_belongs(run, content, out, line)
     assert "statement 'x'" in error.message
 
 
+@pytest.mark.parametrize("line, marker", [
+    ("categories:\n    - ? : :", "- ? : :"),  # yaml-rs raised TypeError: the build crashed
+    ("categories:\n    - a\n  : b", "  : b"),  # yaml-rs read b under an empty key
+    ("reports:\n    - url: https://example.org\n      : x", "      : x"),
+])
+def test_yaml_that_only_the_fast_reader_accepts_is_an_error_at_its_line(run, content, out,
+                                                                          line, marker):
+    """The fast path's parser (yaml-rs) reads some broken YAML as values, or fails on it in
+    its own way; the build then says what the reference loader says, at the line to fix."""
+    text = chapter(entry_with(line), body="[x](#x)\n")
+    path = write_in_document(content, text)
+    error = only_error(run, content, out)
+    assert error.message.startswith("invalid YAML"), error
+    assert error.line_place == f"{path}:{line_of(text, marker)}", error
+
+
 @pytest.mark.parametrize("field", ["title", "section", "redirect_url", "order", "published"])
 @pytest.mark.parametrize("value", ["[a, b]", "{a: b}"])
 def test_a_list_or_mapping_in_a_chapter_field(run, content, out, field, value):

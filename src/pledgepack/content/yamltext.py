@@ -370,9 +370,25 @@ def fast_load(text: str):
         return UNSURE
     try:
         value = _yaml_rs().loads(text, parse_datetime=False)
-        return _as_text(value, 1) if type(value) in (dict, list) else _scalar(value)
-    except (_Unsure, ValueError, RecursionError):
+        if value is None:
+            return None
+        # A document that is one scalar is no front matter: the reference loader words why
+        # (yaml-rs also reads `|` then `""` as a text, where libyaml finds no document start).
+        if type(value) not in (dict, list):
+            return UNSURE
+        value = _as_text(value, 1)
+    except Exception:  # noqa: BLE001 - whatever yaml-rs raised, the reference loader decides
+        # (it raised TypeError on `- ? : :`, a mapping as a key, which crashed the build)
         return UNSURE
+    # yaml-rs gives an empty block scalar (`x: |`, `- >`) at the very end of the text a line
+    # break, where libyaml gives "" (YAML's clip chomping keeps no break of empty content);
+    # elsewhere the two agree. The last scalar of the text is its last value's last value.
+    last = value
+    while last and type(last) in (dict, list):
+        last = next(reversed(last.values())) if type(last) is dict else last[-1]
+    if type(last) is str and last.isspace():
+        return UNSURE
+    return value
 
 
 _YAML_RS = None
@@ -407,12 +423,13 @@ def _as_text(node, depth: int):
         raise _Unsure
     if type(node) is dict:
         for key in node:  # a loop, not all(...): a third of the time on small mappings
+            # A key yaml-rs typed is left to the reference loader. Unlike values, keys pass no
+            # guard, so `1_0:`, `00:` or `False:` would come back as "10", "0" or "false",
+            # where the reference loader keeps the text as written; and yaml-rs reads a line
+            # that starts with ": " as a value under an empty key, where libyaml finds the
+            # mapping's key missing (and the editor learns the line).
             if type(key) is not str:
-                items = [(_scalar(key), value) for key, value in node.items()]
-                node = dict(items)
-                if len(node) != len(items):
-                    raise _Unsure
-                break
+                raise _Unsure
         for key, value in node.items():
             kind = type(value)
             if kind is str or value is None:
