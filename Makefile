@@ -76,7 +76,8 @@ FUZZ_EXAMPLES ?= 3000
 fuzz: $(BIN)/pledgepack ## Run the property suite long (FUZZ_EXAMPLES per property) and the random-kill test
 	PLEDGEPACK_HYPOTHESIS_PROFILE=fuzz PLEDGEPACK_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) \
 		PLEDGEPACK_FUZZ_KILLS=40 $(BIN)/python -m pytest -q -p no:cacheprovider \
-		--hypothesis-show-statistics tests/test_properties.py tests/test_kills.py
+		--hypothesis-show-statistics tests/test_properties.py tests/test_fast_yaml.py \
+		tests/test_kills.py
 
 bench: $(BIN)/pledgepack ## Time the build (100k statements), history walk, lint, release, exports and site (needs ../shared/bench)
 	$(BIN)/pip install --quiet --disable-pip-version-check -e '.[test,bench]'
