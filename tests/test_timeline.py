@@ -96,6 +96,29 @@ def test_status_history_merges_git_recorded_and_uncommitted(tracker, tmp_path):
     assert history["description"].endswith(f"4 commits, {c1} to {c4}.")
 
 
+def test_a_commit_outside_the_content_leaves_the_package_as_it_was(tracker, tmp_path):
+    """The history is built up to the newest commit that touched the content, and says so:
+    a commit to the site's README moves HEAD, not the package (it named HEAD, so every
+    commit anywhere in the repository gave another datapackage.json)."""
+    repo, content, shas = tracker
+    out = tmp_path / "dist"
+    build(content, out)
+    before = {p.name: p.read_bytes() for p in [out / "datapackage.json", *(out / "data").iterdir()]}
+    (repo.path / "README.md").write_text("still not content\n", encoding="utf-8")
+    repo.git("commit", "-q", "-m", "readme", "README.md", when=DAYS[4])  # the edit stays out
+    assert repo.head() != shas[-1]
+    assert build(content, out).up_to_date
+    elsewhere = tmp_path / "again"
+    build(content, elsewhere)
+    for folder in (out, elsewhere):
+        after = {p.name: p.read_bytes()
+                 for p in [folder / "datapackage.json", *(folder / "data").iterdir()]}
+        assert after == before
+    descriptor = json.loads((out / "datapackage.json").read_text())
+    history = next(r for r in descriptor["resources"] if r["name"] == "status_history")
+    assert history["description"].endswith(f"4 commits, {shas[0]} to {shas[-1]}.")
+
+
 def test_status_as_of_matches_the_repository_checked_out_then(tracker, tmp_path):
     repo, content, shas = tracker
     build(content, tmp_path / "dist")

@@ -506,10 +506,10 @@ def _git_history(content: Path, repo: Repository | None, schema: PackageSchema,
 
 
 def _history_note(history: GitHistory | None) -> str | None:
-    if history is None or history.head is None:
+    if history is None or history.last_commit is None:
         return None
     note = (f"Built from the git history of the content: {history.commits} commits, "
-            f"{history.first_commit} to {history.head}.")
+            f"{history.first_commit} to {history.last_commit}.")
     if history.shallow:
         note += (f" The repository is a shallow clone: the history starts at commit "
                  f"{history.first_commit}, where every statement appears as added; earlier "

@@ -62,7 +62,9 @@ def inputs_fingerprint(schema: PackageSchema, content: Path, chapter_keys: list[
         add(path.relative_to(content).as_posix(), _read(path))
     add("created", created or "")
     if history is not None:
-        add("history", json.dumps([history.head, history.first_commit, history.commits,
+        # the commits that touched the content, not HEAD: a commit elsewhere in the repository
+        # leaves the package as it is
+        add("history", json.dumps([history.last_commit, history.first_commit, history.commits,
                                    history.shallow, history.notes]))
     if repo_top is not None:
         add("mailmap", _read(repo_top / ".mailmap"))

@@ -36,7 +36,7 @@ from .versions import VersionParser
 __all__ = ["GitHistory", "HistoryError", "document_folders", "git_history"]
 
 # Bump when the cache's layout or the meaning of its rows changes.
-CACHE_FORMAT = 2
+CACHE_FORMAT = 3
 
 Progress = Callable[[str, int, int], None]
 # A last_update written anew for an unchanged status: an internal row, see _row.
@@ -57,6 +57,9 @@ class GitHistory:
     # The status changes and, in commit order among them, the `dated` rows: a new last_update
     # written for an unchanged status (timeline.py dates by them, the package has no such row).
     with_dates: list[StatusChange] = field(default_factory=list)
+    # The newest commit that touched the content: what the history says it is built up to. A
+    # HEAD that moved on with commits elsewhere in the repository changes nothing of it.
+    last_commit: str | None = None
 
 
 def document_folders(content_root: Path, document_id: str | None = None) -> dict[str, str]:
@@ -129,20 +132,21 @@ class _Walk:
         self.changes: list[StatusChange] = []
         self.notes: list[str] = []
         self.first_commit: str | None = None
+        self.last_commit: str | None = None
         self.commits = 0
         # Blob id -> {id: (status, last_update)}, or the error that kept it from being read.
         self.parsed: dict[str, dict | str] = {}
 
     def restore(self, state: State, changes: list[StatusChange], notes: list[str],
-                first_commit: str | None, commits: int) -> None:
+                first_commit: str | None, last_commit: str | None, commits: int) -> None:
         self.state, self.changes, self.notes = state, changes, notes
-        self.first_commit, self.commits = first_commit, commits
+        self.first_commit, self.last_commit, self.commits = first_commit, last_commit, commits
         self.merged = {doc: _merge(files) for doc, files in state.items()}
 
     def result(self, repo: Repository, read: int) -> GitHistory:
         return GitHistory([c for c in self.changes if c.event != DATED], repo.head,
                           repo.shallow, self.first_commit, self.commits, read, self.notes,
-                          self.changes)
+                          self.changes, self.last_commit)
 
     def chapter(self, path: str | None) -> tuple[str, str] | None:
         """(document id, path inside the content folder) of a chapter file; None for any other
@@ -178,6 +182,8 @@ class _Walk:
             stream.close()
         if commits and self.first_commit is None:
             self.first_commit = commits[0].sha
+        if commits:
+            self.last_commit = commits[-1].sha
         self.commits += len(commits)
 
     def apply(self, commit: Commit, stream: Iterator[tuple[str, dict | str]]) -> None:
@@ -356,13 +362,14 @@ class _Cache:
                            for path, entries in files.items()}
                      for doc, files in data["state"].items()}
             walk.restore(state, changes, list(data["notes"]), data["first_commit"],
-                         int(data["commits"]))
+                         data["last_commit"], int(data["commits"]))
             return data["head"]
         except (OSError, ValueError, KeyError, TypeError):
             return None
 
     def save(self, walk: _Walk, head: str) -> None:
         data = {"key": self.key, "head": head, "first_commit": walk.first_commit,
+                "last_commit": walk.last_commit,
                 "commits": walk.commits, "notes": walk.notes,
                 "state": {doc: {path: [[sid, *value] for sid, value in entries.items()]
                                 for path, entries in files.items()}
