@@ -237,7 +237,7 @@ def test_the_database_child_checks_without_starting_pyarrow(built, tmp_path, mon
     that imports neither, and starting them would cost the build's busiest moment about
     0.08 s of a core. Python's own import log, asked of the child through its environment,
     says what it imported. Nor does it import what the duckdb package puts around DuckDB's
-    engine (query/views.py's engine)."""
+    engine (check/sqlchecks.py's engine)."""
     from pledgepack.package.descriptor import parquet_files
     from pledgepack.query.views import DatabaseWriter
 

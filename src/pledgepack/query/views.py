@@ -22,7 +22,6 @@ from ..schema import PackageSchema
 from ..workers import QUIET_BLAS
 from .analysis import ANALYST_VIEWS, MACROS
 
-
 STATUS_TYPE = "pledge_status"
 VIEWS_FILE = "views.sql"
 # DuckDB 1.4 cannot open files in the 2.x storage format; analysts still run 1.x.
@@ -357,9 +356,9 @@ def connect_here():
 
 
 # The child starts as `python -c CHILD_START <parent pid> warm|cold`. Opening DuckDB costs
-# 30-40 ms, importing this package as much again, so the child imports the engine as engine()
-# does and opens the connection on a thread while it imports the package (DuckDB lets go of
-# the GIL). The first entry of sys.path, the folder the build was started in, is dropped:
+# 30-40 ms, importing this package as much again, so the child imports the engine as
+# check/sqlchecks.py's engine() does (that module is not imported yet) and opens the connection
+# on a thread while it imports the package (DuckDB lets go of the GIL). The first entry of sys.path, the folder the build was started in, is dropped:
 # a file of the user's there (a json.py) would otherwise be imported in place of the
 # standard library's. Measured on the shipped content, 15 alternating, from the child's start
 # to its database written: 0.220 s as `-m pledgepack.query.views` importing duckdb, 0.142 s.
