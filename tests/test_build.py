@@ -333,9 +333,8 @@ def test_a_database_child_that_fails_its_checks_says_so(built, tmp_path):
     writer.cancel()
 
 
-def test_the_database_file_is_the_same_at_scale(built, tmp_path):
-    """From about 40k rows on, DuckDB's blocks showed leftover memory; 60k statements here."""
-    rows = 60_000
+def at_scale(built: Path, folder: Path, rows: int = 60_000) -> dict[str, Path]:
+    """The built package's Parquet files, with `rows` statements of long and short texts."""
     statements = pa.table({
         "statement_id": [f"doc-{i // 100}/vorhaben-{i}" for i in range(rows)],
         "document_id": [f"doc-{i // 100}" for i in range(rows)],
@@ -351,9 +350,46 @@ def test_the_database_file_is_the_same_at_scale(built, tmp_path):
     statements = pa.table([statements.column(f.name) if f.name in statements.column_names
                            else pa.nulls(rows, f.type) for f in arrow], schema=arrow)
     parquet = {name: built / "data" / f"{name}.parquet" for name in SCHEMA.table_names}
-    parquet["statements"] = tmp_path / "statements.parquet"
+    parquet["statements"] = folder / "statements.parquet"
     pq.write_table(statements, parquet["statements"])
-    assert len(database_digests(parquet, tmp_path, 3)) == 1
+    return parquet
+
+
+def test_the_database_file_is_the_same_at_scale(built, tmp_path):
+    """From about 40k rows on, DuckDB's blocks showed leftover memory; 60k statements here."""
+    assert len(database_digests(at_scale(built, tmp_path), tmp_path, 3)) == 1
+
+
+def test_the_database_file_is_the_same_from_reused_memory(built, tmp_path):
+    """DuckDB 2.0.0 wrote the unused end of a storage block as its allocator handed it over:
+    in one process, once the allocator held other strings, the same rows gave another file
+    (each of four writes here a file of its own). The build's child relies on the pinned
+    DuckDB zeroing it; this test writes the database in this process four times, each after
+    other texts of other lengths were made and freed, and the tables in other orders."""
+    import hashlib
+    import random
+
+    from pledgepack.check.sqlchecks import engine
+    from pledgepack.query.views import _Arriving, connect_here, write_database_here
+
+    parquet = at_scale(built, tmp_path)
+    digests = set()
+    for n in range(4):
+        churn = engine().connect(":memory:")
+        churn.execute(f"CREATE TABLE t AS SELECT repeat(md5(i::VARCHAR || '{n}'), (i % 97)::INT) "
+                      f"AS s FROM range({20_000 + 5_000 * n}) r(i)")
+        churn.execute("SELECT count(DISTINCT s), max(s) FROM t").fetchall()
+        churn.close()
+        arriving = _Arriving()  # the tables in the order the build hands them over
+        order = list(SCHEMA.table_names)
+        random.Random(n).shuffle(order)
+        for name in order:
+            arriving.add(name, parquet[name])
+        arriving.end()
+        path = tmp_path / f"db{n}.duckdb"
+        write_database_here(SCHEMA, path, arriving, connect_here())
+        digests.add(hashlib.sha256(path.read_bytes()).hexdigest())
+    assert len(digests) == 1
 
 
 def test_created_comes_from_the_last_content_commit(content, tmp_path, monkeypatch):
