@@ -9,6 +9,8 @@ repository). Each run is `build(corpus, out)` in a fresh child process, timed ar
 and what `pledgepack build` does just before it (imports not included); peak RSS is the
 child's own (getrusage), workers not included; the peak PSS of all its processes together
 (bench_build.py's DescendantSampler, sampled every 50 ms) is printed below each size.
+Below that, the same four builds as `python -m pledgepack build`, timed from the process's
+start to its exit, as a user waits for them (Python's start and the imports included).
 Ratios are taken within one run of this script: rebuild / full build.
 
 Usage: bench_rebuild.py [--sizes 10k,100k,300k] [--repeat N]
@@ -41,6 +43,9 @@ def child(corpus: str, out: str) -> int:
 
     quiet_blas()  # as `pledgepack build` does first, before numpy is imported
     from pledgepack.build import build, command_pyarrow
+    # an import, like those above: not timed (the command imports it once it has work to do;
+    # the command line's own times, imports and all, are bench_rebuild.py's last line)
+    import pyarrow  # noqa: F401
 
     from bench_build import DescendantSampler
 
@@ -67,6 +72,22 @@ def run_build(corpus: Path, out: Path, cache: Path) -> dict:
     if proc.returncode:
         sys.exit(f"bench: build failed:\n{proc.stderr}")
     return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def run_command(corpus: Path, out: Path, cache: Path) -> dict:
+    """`pledgepack build` as a user runs it: wall time from the process's start to its exit,
+    Python's start, the imports and the end of the process included."""
+    env = {**os.environ, "XDG_CACHE_HOME": str(cache),
+           "PYTHONPATH": os.pathsep.join(p for p in (str(REPO / "src"),
+                                                      os.environ.get("PYTHONPATH")) if p)}
+    started = time.perf_counter()
+    proc = subprocess.run([sys.executable, "-m", "pledgepack", "build", "--content",
+                           str(corpus), "--out", str(out)], capture_output=True, text=True,
+                          env=env)
+    seconds = time.perf_counter() - started
+    if proc.returncode:
+        sys.exit(f"bench: pledgepack build failed:\n{proc.stderr}")
+    return {"seconds": seconds, "up_to_date": " is up to date: " in proc.stdout}
 
 
 def edit_one_chapter(corpus: Path, n: int) -> None:
@@ -98,6 +119,7 @@ def measure(size: int, repeat: int, work: Path) -> dict[str, list[dict]]:
     # measured as editors make them, just before the build.
     time.sleep(SETTLE_SECONDS)
     runs: dict[str, list[dict]] = {kind: [] for kind in KINDS}
+    runs.update({f"command {kind}": [] for kind in KINDS})
     for n in range(repeat):
         cache, out = work / f"cache-{size}-{n}", work / f"out-{size}-{n}"
         runs["full"].append(run_build(corpus, out, cache))
@@ -109,6 +131,18 @@ def measure(size: int, repeat: int, work: Path) -> dict[str, list[dict]]:
         if not runs["unchanged"][-1]["up_to_date"] or runs["one chapter"][-1]["up_to_date"] \
                 or runs["one status"][-1]["up_to_date"]:
             sys.exit("bench: a rebuild did not do what it should")
+        # the same, as the command line runs it
+        cache, out = work / f"cache-{size}-{n}-command", work / f"out-{size}-{n}-command"
+        runs["command full"].append(run_command(corpus, out, cache))
+        runs["command unchanged"].append(run_command(corpus, out, cache))
+        edit_one_chapter(corpus, repeat + n)
+        runs["command one chapter"].append(run_command(corpus, out, cache))
+        edit_one_status(corpus, repeat + n)
+        runs["command one status"].append(run_command(corpus, out, cache))
+        if not runs["command unchanged"][-1]["up_to_date"] \
+                or runs["command one chapter"][-1]["up_to_date"] \
+                or runs["command one status"][-1]["up_to_date"]:
+            sys.exit("bench: a rebuild by the command line did not do what it should")
     return runs
 
 
@@ -145,6 +179,13 @@ def main(argv: list[str]) -> int:
             pss = {k: statistics.median(r["pss_kib"] for r in runs[k]) / 1024 for k in KINDS}
             print(" " * 10 + " peak PSS of all processes (MiB): " + ", ".join(
                 f"{kind} {pss[kind]:.0f}" for kind in KINDS))
+            wall = {k: statistics.median(r["seconds"] for r in runs[f"command {k}"])
+                    for k in KINDS}
+            of_full = {k: statistics.median(b["seconds"] / a["seconds"] for a, b in zip(
+                runs["command full"], runs[f"command {k}"])) for k in KINDS}
+            print(" " * 10 + " the command line, start to exit (s): " + ", ".join(
+                f"{kind} {wall[kind]:.2f}" + ("" if kind == "full" else f" ({of_full[kind]:.2f}x)")
+                for kind in KINDS))
             for kind in ("full", "one chapter", "one status"):
                 phases = {k: statistics.median(r["timings"].get(k, 0.0) for r in runs[kind])
                           for k in ("parse", "tables", "write", "validate", "duckdb")}

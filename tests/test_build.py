@@ -699,7 +699,7 @@ def test_a_phase_inside_another_counts_for_itself_only():
 def test_the_database_child_started_early_is_ended_when_the_build_fails(tmp_path, monkeypatch):
     """The child that writes the database starts before the tables are built; a build that
     fails before handing it the Parquet files must not leave it waiting for them."""
-    import pledgepack.build as build_module
+    import pledgepack.package.tables as tables_module  # the build imports it once it has work
 
     def children() -> list[int]:
         found = []
@@ -724,7 +724,7 @@ def test_the_database_child_started_early_is_ended_when_the_build_fails(tmp_path
         ready("documents", pa.table({"document_id": ["a"] * 100_000}), None)  # one being written
         raise RuntimeError("tables failed")
 
-    monkeypatch.setattr(build_module, "build_tables", failing_tables)
+    monkeypatch.setattr(tables_module, "build_tables", failing_tables)
     with pytest.raises(RuntimeError, match="tables failed"):
         build(content, tmp_path / "out", git_history=False)
     assert started, "the database child was not running while the tables were built"

@@ -16,8 +16,8 @@ from collections.abc import Callable
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from .check.tabular import csv_difference
 from .check.validate import Report, validate_package
 from .content.cache import ChapterCache
 from .content.folder import UpToDate, read_content
@@ -37,16 +37,15 @@ from .outdir import (
     target_of,
     temp_folder,
 )
+from .model import HISTORY_COLUMNS
 from .package.descriptor import (
+    DATA_DIR,
     PARQUET,
     build_descriptor,
     created_timestamp,
     source_date_epoch,
     write_descriptor,
 )
-from .package import rowcache
-from .package.tables import HISTORY_COLUMNS, Reused, WorkerRows, build_tables, for_history
-from .package.writers import DATA_DIR, TableWriter
 from .query.views import DatabaseWriter, write_views_sql
 from .rebuild import (
     cache_root,
@@ -60,8 +59,11 @@ from .rebuild import (
 )
 from .schema import PackageSchema
 # command_pyarrow: the command line and the benchmarks import it from here
-from .workers import (command_pyarrow, default_jobs, give_back_memory,  # noqa: F401
-                      pandas_refused, stop_fork_server)
+from .workers import (arrow_ready, command_pyarrow, default_jobs,  # noqa: F401
+                      give_back_memory, pandas_refused, stop_fork_server)
+
+if TYPE_CHECKING:  # imported by the build once it has work to do (pyarrow)
+    from .package.writers import TableWriter
 
 Progress = Callable[[str, int, int], None]
 
@@ -230,18 +232,43 @@ def _run(content: Path, out: Path, schema: PackageSchema, phases: _Phases,
     if not isinstance(proven_descriptor, str):
         proven_descriptor = None
     # The rows the last build's chapters gave are kept beside the chapter cache: a rebuild
-    # takes those of the unchanged chapters as they are (package/rowcache.py).
-    rows_salt = kept_rows = None
-    if cache.folder is not None and set(HISTORY_COLUMNS) <= {
-            f["name"] for f in schema.fields("statements")}:
-        rows_salt = rowcache.salt(schema)
+    # takes those of the unchanged chapters as they are (package/rowcache.py). pyarrow, and
+    # what needs it, is imported only once the build has work to do (arrow_ready): a build
+    # that finds `out` up to date goes without it (0.13 s of importing, with numpy).
+    keeps_rows = cache.folder is not None and set(HISTORY_COLUMNS) <= {
+        f["name"] for f in schema.fields("statements")}
+    kept_rows = None
+    salts: list[str] = []
+
+    def rows_salt() -> str:
+        if not salts:
+            arrow_ready()
+            from .package import rowcache
+
+            salts.append(rowcache.salt(schema))
+        return salts[0]
+
+    if keeps_rows:
         loaded: list = []
 
         def kept_rows():
+            from .package import rowcache
+
             if not loaded:
-                loaded.append(rowcache.load(cache.folder, rows_salt, include_unpublished,
+                loaded.append(rowcache.load(cache.folder, rows_salt(), include_unpublished,
                                             rowcache.table_schemas(schema)))
             return loaded[0]
+
+    workers_rows: list = []
+
+    def worker_rows():
+        """package/tables.py's WorkerRows, for content/folder.py's read_content (made once)."""
+        from .package.tables import WorkerRows
+
+        if not workers_rows:
+            arrow_ready()
+            workers_rows.append(WorkerRows(schema, include_unpublished))
+        return workers_rows[0]
 
     pandas = _Pandas()
 
@@ -253,6 +280,7 @@ def _run(content: Path, out: Path, schema: PackageSchema, phases: _Phases,
         found = phases.run("check", up_to_date, cache_dir, out, inputs["fingerprint"])
         if found is not None:
             return found
+        arrow_ready()
         pandas.start()
         return None
 
@@ -274,7 +302,7 @@ def _run(content: Path, out: Path, schema: PackageSchema, phases: _Phases,
                                document_title=document_title, jobs=jobs, progress=progress,
                                cache=cache, precheck=precheck, rows=kept_rows,
                                unsure=pandas.start,
-                               arrow=WorkerRows(schema, include_unpublished))
+                               arrow=worker_rows)
         except UpToDate as skip:
             database.cancel()
             for folder in folders:
@@ -302,6 +330,9 @@ def _run(content: Path, out: Path, schema: PackageSchema, phases: _Phases,
         history, created = inputs["history"], inputs["created"]
         fingerprint = inputs.get("fingerprint") or inputs_fingerprint(
             schema, content, cache.used, created, history, repo.top if repo else None, flags)
+        arrow_ready()
+        from .package.tables import build_tables, for_history
+
         recorded = model.recorded or any(c.counts[3] for c in model.layout if c.offsets)
         rows = (merge_history(for_history(schema, model), history.with_dates if history else None)
                 if history or recorded else None)
@@ -310,9 +341,14 @@ def _run(content: Path, out: Path, schema: PackageSchema, phases: _Phases,
         for folder in folders:
             shutil.rmtree(folder, ignore_errors=True)
         raise
+    # the tables' code, which needs pyarrow (arrow_ready above)
+    from .check.tabular import csv_difference
+    from .package.writers import TableWriter
+
     code = table_code(schema)
-    keeper = _Rows(cache.folder if rows_salt else None, rows_salt, include_unpublished, schema,
-                   background, code, reusable_tables(last, out, code), target_of(out), last)
+    keeper = _Rows(cache.folder if keeps_rows else None, rows_salt() if keeps_rows else None,
+                   include_unpublished, schema, background, code,
+                   reusable_tables(last, out, code), target_of(out), last)
     try:
         tmp = folders[0] if folders else new_folder()
     except BaseException:
@@ -447,6 +483,8 @@ class _Rows:
     def __init__(self, folder: Path | None, salt: str | None, include_unpublished: bool,
                  schema: PackageSchema, background: _Background, code: str,
                  reusable: dict[str, str], out: Path, last: dict | None):
+        from .package import rowcache
+
         self.folder, self.salt, self.include_unpublished = folder, salt, include_unpublished
         self.schemas = rowcache.table_schemas(schema) if folder is not None else None
         self.background, self.code, self.reusable, self.out = background, code, reusable, out
@@ -456,6 +494,8 @@ class _Rows:
         self.ids: dict[str, str] = {}
 
     def identify(self, name: str, unsorted) -> str | None:
+        from .package import rowcache
+
         if self.salt is None:
             return None
         self.ids[name] = rowcache.rows_id(self.salt, self.include_unpublished, name, unsorted)
@@ -467,6 +507,8 @@ class _Rows:
     def ready(self, name: str, table, rows_id: str | None) -> None:
         if rows_id is not None:
             self.ids[name] = rows_id
+        from .package.tables import Reused
+
         if isinstance(table, Reused):
             # the files are as the last build left them (reusable_tables), so are its facts
             self.writer.adopt(name, self.out, _known_facts(self.last, name))
@@ -474,6 +516,8 @@ class _Rows:
             self.writer.submit(name, table)
 
     def keep(self, unsorted: dict) -> None:
+        from .package import rowcache
+
         model = self.model
         cached = model.cached
         # kept rows that still serve (those of every chapter, among them) are left as they are

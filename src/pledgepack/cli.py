@@ -98,9 +98,10 @@ def cli():
 def build(content, out, descriptor, include_unpublished, strict, document_id, document_title,
           jobs, no_git_history, allow_shallow, full_validation):
     """Build the data package from the content folder into --out."""
-    from .build import build as run_build, command_pyarrow
+    from .build import build as run_build
+    from .workers import command_pyarrow_later
 
-    command_pyarrow()
+    command_pyarrow_later()  # pyarrow, with numpy, only if the package is not up to date
     progress = _Progress()
     with _failures("build", out, progress):
         result = run_build(content, out, descriptor=descriptor,

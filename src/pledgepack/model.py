@@ -63,6 +63,18 @@ class Report(NamedTuple):
     url: str
 
 
+class Current(NamedTuple):
+    """What the history reads of a statement as the content has it now."""
+
+    statement_id: str
+    status: str
+    last_update: str | None
+
+
+# The statements' columns the history reads, and so what the kept rows must hold.
+HISTORY_COLUMNS = Current._fields
+
+
 class StatusChange(NamedTuple):
     statement_id: str
     seq: int

@@ -24,7 +24,7 @@ from .fingerprint import code_digest
 from .history.gitio import Repository, cache_folder
 from .history.walk import GitHistory
 from .outdir import file_states, target_of
-from .package.writers import DATA_DIR
+from .package.descriptor import DATA_DIR
 from .schema import PackageSchema
 
 # Bump when what the fingerprint covers changes.

@@ -57,6 +57,7 @@ class _RefusePandas:
 _without_pandas = False
 _pool_chosen = False
 _command = False  # this process runs a pledgepack command and nothing else
+_arrow_later = False  # command_pyarrow_later: pyarrow set up by arrow_ready
 
 # Arrow's memory pool for a command. pyarrow's default, mimalloc, hands freed pages back to
 # the kernel and faults them in again as the next table is made. Measured on full builds of
@@ -153,9 +154,28 @@ def command_pyarrow() -> None:
     pyarrow_without_pandas()
 
 
+def command_pyarrow_later() -> None:
+    """command_pyarrow for a command that may need no pyarrow at all (a build that finds its
+    package up to date): pyarrow is set up by arrow_ready, which the command calls before it
+    first uses pyarrow, and is not imported here."""
+    global _command, _arrow_later
+    _command = True
+    _arrow_later = True
+
+
+def arrow_ready() -> None:
+    """pyarrow set up as command_pyarrow sets it up, if command_pyarrow_later asked for that
+    and it is not done yet; otherwise nothing (a library's caller keeps its own settings)."""
+    global _arrow_later
+    if _arrow_later:
+        _arrow_later = False
+        arrow_pool()
+        pyarrow_without_pandas()
+
+
 def pandas_refused() -> bool:
-    """Whether pyarrow_without_pandas spared this process pandas."""
-    return _without_pandas
+    """Whether pyarrow_without_pandas spared this process pandas, or will (arrow_ready)."""
+    return _without_pandas or _arrow_later
 
 
 def default_jobs() -> int:

@@ -27,8 +27,6 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from pyarrow import ArrowException
-
 from .findings import descriptor_findings, parquet_findings
 from ..package.descriptor import (
     DESCRIPTOR,
@@ -265,6 +263,8 @@ def _descriptor_problems(descriptor: dict, folder: Path, clock) -> list[Problem]
 
 def _read_errors() -> tuple[type[BaseException], ...]:
     """What a damaged data file raises: DuckDB's errors count where DuckDB was imported."""
+    from pyarrow import ArrowException
+
     duckdb = sys.modules.get("duckdb")
     return (OSError, ArrowException) + ((duckdb.Error,) if duckdb else ())
 

@@ -333,9 +333,9 @@ def _read_all(tasks: list[tuple], jobs: int, progress: Progress | None,
     the very bytes its key was made of (a file edited meanwhile cannot mix two versions).
     `precheck`, given every chapter's key before any is looked up, may end the reading by
     returning something other than None (raised as UpToDate); `unsure` is called once, as soon
-    as a chapter must be read to be known (it may have changed). With `arrow`
-    (package/tables.py's WorkerRows), chapters parsed by workers send their rows as Arrow
-    tables (_read_batch). Returns the results, the keys, the rows `rows()` gave and the rows
+    as a chapter must be read to be known (it may have changed). With `arrow` (a function
+    that gives package/tables.py's WorkerRows, called only if workers parse), chapters parsed
+    by workers send their rows as Arrow tables (_read_batch). Returns the results, the keys, the rows `rows()` gave and the rows
     the workers sent (by table; None if none did); a chapter whose rows those hold is a
     CachedChapter, not decoded."""
     total = len(tasks)
@@ -393,7 +393,7 @@ def _read_all(tasks: list[tuple], jobs: int, progress: Progress | None,
     done = total - len(todo)
     parsed = None
     if arrow is not None and jobs > 1 and len(todo) >= PARALLEL_MIN_FILES:
-        parsed = _parse_batches(todo, results, cache, jobs, progress, done, total, arrow)
+        parsed = _parse_batches(todo, results, cache, jobs, progress, done, total, arrow())
         todo = []
     for (n, key, _), result in zip(todo, _parse_all([(k, t) for _, k, t in todo], jobs,
                                                     progress, done, total)):
@@ -521,9 +521,9 @@ def scan_content(root: Path | str, schema: PackageSchema, *, include_unpublished
     read before come from it and new ones go into it. `rows`, called once the chapters' keys
     are known, may give the rows the last build kept (package/rowcache.py): the chapters it
     holds are then not decoded, and the Content says where their rows are (layout, cached).
-    With `arrow` (package/tables.py's WorkerRows), chapters parsed by workers send their rows
-    as Arrow tables (Content.parsed): for a build, which makes tables of them; others read the
-    rows as Python values."""
+    With `arrow` (a function that gives package/tables.py's WorkerRows, the same each time),
+    chapters parsed by workers send their rows as Arrow tables (Content.parsed): for a build,
+    which makes tables of them; others read the rows as Python values."""
     reader = _Reader(Path(root), schema)
     sources = reader.discover(document_id)
     if document_title and len(sources) > 1:
@@ -549,7 +549,7 @@ def scan_content(root: Path | str, schema: PackageSchema, *, include_unpublished
     gathered = _gather(reader, results, keys, include_unpublished)
     if (cached is not None and gathered[1]) or parsed is not None:
         ids = [s.statement_id for s in gathered[1]]
-        if (arrow.collide(gathered[4], ids, cached, parsed) if parsed is not None
+        if (arrow().collide(gathered[4], ids, cached, parsed) if parsed is not None
                 else cached.collides(gathered[4], ids)):
             # An id is given twice, and not both times by a chapter's Python rows: read every
             # chapter whole, so that the error names both places as it always does.

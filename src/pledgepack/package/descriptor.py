@@ -18,6 +18,9 @@ from ..errors import PledgepackError
 from ..model import Content
 from ..schema import PackageSchema
 
+# The folder of the package that holds the tables' files.
+DATA_DIR = "data"
+
 DESCRIPTOR = "datapackage.json"
 PARQUET = "parquet"  # the property of a table resource that declares its Parquet file
 # Packages built before the `parquet` property declared each Parquet file as a resource of

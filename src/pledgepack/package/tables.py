@@ -7,7 +7,8 @@ from typing import NamedTuple
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from ..model import Content, Recorded, Report, Section, Statement, StatusChange
+from ..model import (HISTORY_COLUMNS, Content, Current, Recorded, Report, Section, Statement,
+                     StatusChange)
 from ..schema import PackageSchema
 from . import rowcache
 
@@ -182,18 +183,6 @@ def build_tables(schema: PackageSchema, content: Content,
     return {name: tables[name] for name in schema.table_names}
 
 
-class _Current(NamedTuple):
-    """What the history reads of a statement as the content has it now."""
-
-    statement_id: str
-    status: str
-    last_update: str | None
-
-
-# The statements' columns the history reads, and so what the kept rows must hold.
-HISTORY_COLUMNS = _Current._fields
-
-
 def for_history(schema: PackageSchema, content: Content) -> Content:
     """`content` with every chapter's statements (their HISTORY_COLUMNS) and history entries,
     for history/timeline.py's merge_history, where some chapters' rows are Arrow rows."""
@@ -204,5 +193,5 @@ def for_history(schema: PackageSchema, content: Content) -> Content:
     columns[2] = columns[2].cast(pa.string())  # the model's dates are ISO text
     recorded = chapter_rows(schema, content, "recorded").to_pylist()
     return content._replace(
-        statements=tuple(map(_Current._make, zip(*(c.to_pylist() for c in columns)))),
+        statements=tuple(map(Current._make, zip(*(c.to_pylist() for c in columns)))),
         recorded=tuple(Recorded(**row) for row in recorded), cached=None, parsed=None)

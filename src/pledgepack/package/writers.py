@@ -18,9 +18,8 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from ..schema import LIST_DELIMITER
-from .descriptor import file_facts
+from .descriptor import DATA_DIR, file_facts
 
-DATA_DIR = "data"
 WRITER_THREADS = 2
 
 
