@@ -392,6 +392,115 @@ def test_the_database_file_is_the_same_from_reused_memory(built, tmp_path):
     assert len(digests) == 1
 
 
+class _Recording:
+    """A connection that says what it is told to execute, and lets a test wait for a step."""
+
+    def __init__(self, con, wait_for: str | None = None, count: int = 0):
+        import threading
+
+        self.con, self.statements = con, []
+        self.wait_for, self.count, self.reached = wait_for, count, threading.Event()
+
+    def execute(self, sql: str):
+        result = self.con.execute(sql)
+        self.statements.append(sql)
+        if self.wait_for and sum(self.wait_for in s for s in self.statements) >= self.count:
+            self.reached.set()
+        return result
+
+    def close(self) -> None:
+        self.con.close()
+
+
+def _stored(path: Path, table: str) -> list[tuple]:
+    con = duckdb.connect(str(path), read_only=True)
+    try:
+        return con.execute(f"SELECT * FROM data.{table} ORDER BY ALL").fetchall()
+    finally:
+        con.close()
+
+
+def test_a_rebuild_copies_the_tables_it_takes_over_from_the_previous_database(built, tmp_path):
+    """A rebuild's database child copies the last build's tables while it waits for the new
+    ones (query/views.py's write_database_here): a table that comes as kept stays as copied,
+    any other is dropped and stored from its new Parquet file. The file is the same bytes as
+    one written from the files alone. Here the previous database's statements are others
+    than the new Parquet file's, which only a copy can bring into the new file."""
+    import threading
+
+    from pledgepack.query.views import PRIOR, _Arriving, connect_here, write_database, \
+        write_database_here
+
+    (tmp_path / "previous").mkdir()
+    scaled = at_scale(built, tmp_path)
+    previous = write_database(SCHEMA, tmp_path / "previous", scaled)
+    shipped = {name: built / "data" / f"{name}.parquet" for name in SCHEMA.table_names}
+    kept = {"statements", "documents"}
+    expected = {**shipped, **{name: scaled[name] for name in kept}}  # what the new file holds
+    (tmp_path / "clean").mkdir()
+    clean = write_database(SCHEMA, tmp_path / "clean", expected).read_bytes()
+
+    arriving = _Arriving()
+    con = _Recording(connect_here(), f"FROM {PRIOR}.", len(SCHEMA.table_names))
+    path = tmp_path / "new.duckdb"
+    failed = []
+    writer = threading.Thread(target=lambda: failed.extend(
+        [] if write_database_here(SCHEMA, path, arriving, con, previous) else [None]))
+    writer.start()
+    # every table copied before any file comes: then each that is not kept is dropped
+    assert con.reached.wait(60), con.statements
+    for name in SCHEMA.table_names:
+        arriving.add(name, shipped[name], kept=name in kept)
+    arriving.end()
+    writer.join()
+    assert not failed
+    dropped = {s.split(".")[-1].strip('"') for s in con.statements if s.startswith("DROP")}
+    assert dropped == set(SCHEMA.table_names) - kept
+    (tmp_path / "shipped").mkdir()
+    from_files = write_database(SCHEMA, tmp_path / "shipped", shipped)
+    assert _stored(path, "statements") == _stored(previous, "statements") != \
+        _stored(from_files, "statements")
+    assert _stored(path, "sections") == _stored(from_files, "sections")
+    assert path.read_bytes() == clean
+
+
+@pytest.mark.parametrize("previous", ["not a database", "another database", "locked"])
+def test_a_previous_database_that_cannot_serve_is_done_without(built, tmp_path, previous):
+    """The previous database is only a shortcut: one that is not a database, lacks the
+    tables, or is held by a writer (an analyst's `duckdb dist/pledges.duckdb`) gives the file
+    the Parquet files alone give, with the tables copied from it or not."""
+    from pledgepack.query.views import _Arriving, connect_here, write_database, \
+        write_database_here
+
+    parquet = {name: built / "data" / f"{name}.parquet" for name in SCHEMA.table_names}
+    (tmp_path / "clean").mkdir()
+    clean = write_database(SCHEMA, tmp_path / "clean", parquet).read_bytes()
+    path = tmp_path / "previous.duckdb"
+    holder = None
+    if previous == "not a database":
+        path.write_bytes(b"DUCK" * 5000)
+    elif previous == "another database":
+        other = duckdb.connect(str(path))
+        other.execute("CREATE SCHEMA data")
+        other.execute("CREATE TABLE data.documents AS SELECT 1 AS x")
+        other.close()
+    else:
+        shutil.copyfile(tmp_path / "clean" / "pledges.duckdb", path)
+        holder = duckdb.connect(str(path))  # read-write: it locks the file
+    try:
+        arriving = _Arriving()
+        for name in SCHEMA.table_names:
+            arriving.add(name, parquet[name], kept=previous == "another database"
+                         and name == "statements")
+        arriving.end()
+        out = tmp_path / "new.duckdb"
+        write_database_here(SCHEMA, out, arriving, connect_here(), path)
+        assert out.read_bytes() == clean
+    finally:
+        if holder is not None:
+            holder.close()
+
+
 def test_created_comes_from_the_last_content_commit(content, tmp_path, monkeypatch):
     monkeypatch.delenv("SOURCE_DATE_EPOCH", raising=False)
     build(content, tmp_path / "plain")
@@ -627,10 +736,15 @@ def test_a_failed_database_write_names_the_output_and_keeps_it(content, tmp_path
         def __init__(self, schema, warm=True):
             self.folder = self.path = None
 
-        def begin(self, folder):
+        def begin(self, folder, previous=None):
             self.folder, self.path = folder, folder / "pledges.duckdb"
 
         def ready(self, name, parquet):
+            pass
+
+        kept = ready
+
+        def stop_copies(self):
             pass
 
         def check(self, descriptor, folder, declared, parquet, skip=(), keys_only=(),

@@ -53,6 +53,7 @@ from .rebuild import (
     last_build,
     proven_tables,
     record_build,
+    reusable_database,
     reusable_tables,
     table_code,
     up_to_date,
@@ -291,8 +292,12 @@ def _run(content: Path, out: Path, schema: PackageSchema, phases: _Phases,
     # against 1.88 s with the child started after the parse. Both are dropped if `out` turns
     # out to be up to date, or the content has errors.
     database = phases.run("duckdb", DatabaseWriter, schema, warm=proven_descriptor is None)
+    # The last build's database, if this code wrote it and nobody touched it since: the child
+    # copies its tables while the chapters are read, and keeps those taken over (see
+    # write_database_here).
+    previous_database = reusable_database(last, out, table_code(schema), schema.name)
     try:
-        database.begin(new_folder())
+        database.begin(new_folder(), previous_database)
     except OSError:
         pass  # said where the folder is made below, after the content's own errors
     try:
@@ -361,7 +366,7 @@ def _run(content: Path, out: Path, schema: PackageSchema, phases: _Phases,
         # and the database's child stores each table as soon as its Parquet file is complete.
         # The database is dropped if validation fails.
         if database.path is None:
-            database.begin(tmp)
+            database.begin(tmp, previous_database)
         keeper.model = model
 
         def csv_check(name: str, table, path: Path) -> str | None:
@@ -369,7 +374,9 @@ def _run(content: Path, out: Path, schema: PackageSchema, phases: _Phases,
             # written from: validation then need not read the Parquet file to compare.
             return csv_difference(path, table, schema.table_schema(name))
 
-        with TableWriter(tmp, parquet_done=database.ready, csv_check=csv_check) as writer:
+        database.stop_copies()
+        with TableWriter(tmp, parquet_done=database.ready, csv_check=csv_check,
+                         parquet_kept=database.kept) as writer:
             keeper.writer = writer
             tables = phases.run("tables", build_tables, schema, model, rows,
                                 ready=keeper.ready, keep=keeper.keep,

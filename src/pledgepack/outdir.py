@@ -110,10 +110,15 @@ def file_states(folder: Path) -> dict[str, list[int]]:
         dirs.sort()
         for name in sorted(files):
             path = os.path.join(root, name)
-            info = os.lstat(path)
             rel = os.path.relpath(path, folder).replace(os.sep, "/")
-            states[rel] = [info.st_size, info.st_mtime_ns, info.st_ctime_ns, info.st_ino]
+            states[rel] = file_state(path)
     return states
+
+
+def file_state(path: Path | str) -> list[int]:
+    """One file's entry in file_states (OSError if it is not there)."""
+    info = os.lstat(path)
+    return [info.st_size, info.st_mtime_ns, info.st_ctime_ns, info.st_ino]
 
 
 def _marked(folder: Path) -> bool:

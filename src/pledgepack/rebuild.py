@@ -23,7 +23,7 @@ from .content.metadata import METADATA_FILE
 from .fingerprint import code_digest
 from .history.gitio import Repository, cache_folder
 from .history.walk import GitHistory
-from .outdir import file_states, target_of
+from .outdir import file_state, file_states, target_of
 from .package.descriptor import DATA_DIR
 from .schema import PackageSchema
 
@@ -137,6 +137,22 @@ def reusable_tables(record: dict | None, out: Path, code: str) -> dict[str, str]
             for kind in ("csv", "parquet"))}
     except (OSError, KeyError, TypeError, AttributeError):
         return {}
+
+
+def reusable_database(record: dict | None, out: Path, code: str, name: str) -> Path | None:
+    """The database `<name>.duckdb` that the build of `record` wrote into `out` with `code`,
+    if it is still as that build left it: the tables reusable_tables names are in it too.
+    Not if a write-ahead log lies beside it: someone wrote to it, and a reader would replay
+    their changes."""
+    try:
+        if record is None or record.get("code") != code:
+            return None
+        path = target_of(out) / f"{name}.duckdb"
+        if os.path.lexists(f"{path}.wal") or file_state(path) != record["files"][path.name]:
+            return None
+        return path
+    except (OSError, KeyError, TypeError, AttributeError):
+        return None
 
 
 def record_build(cache: Path | None, out: Path, record: dict) -> None:

@@ -55,7 +55,8 @@ class TableWriter:
     over, on threads: Arrow's writers let go of the GIL, so a table is written while the next
     one is built. Each file is written by one thread alone, so its bytes do not depend on the
     others. Leaving the `with` block waits for every file begun. `parquet_done(name, path)` is
-    called, on the writing thread, as each table's Parquet file is complete.
+    called, on the writing thread, as each table's Parquet file is complete;
+    `parquet_kept(name, path)`, where given, in its place for a table taken over (`adopt`).
 
     Each file's size and hash (`facts`, by path) are taken on its thread as soon as it is
     written, while it is still in the page cache and the next table is being made.
@@ -65,8 +66,10 @@ class TableWriter:
     is kept in `csv_checked`, by table."""
 
     def __init__(self, out: Path, parquet_done: Callable[[str, Path], None] | None = None,
-                 csv_check: Callable[[str, pa.Table, Path], str | None] | None = None):
+                 csv_check: Callable[[str, pa.Table, Path], str | None] | None = None,
+                 parquet_kept: Callable[[str, Path], None] | None = None):
         self.parquet_done = parquet_done
+        self.parquet_kept = parquet_kept or parquet_done
         self.csv_check = csv_check
         self.csv_checked: dict[str, str | None] = {}
         self.data = out / DATA_DIR
@@ -105,8 +108,8 @@ class TableWriter:
                 self.facts[path] = known[kind]
             else:
                 self._pending.append(self._threads.submit(self._facts, path))
-        if self.parquet_done:
-            self.parquet_done(name, self.paths[name]["parquet"])
+        if self.parquet_kept:
+            self.parquet_kept(name, self.paths[name]["parquet"])
 
     def _facts(self, path: Path) -> None:
         self.facts[path] = file_facts(path)
