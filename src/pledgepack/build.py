@@ -295,7 +295,8 @@ def _run(content: Path, out: Path, schema: PackageSchema, phases: _Phases,
     # The last build's database, if this code wrote it and nobody touched it since: the child
     # copies its tables while the chapters are read, and keeps those taken over (see
     # write_database_here).
-    previous_database = reusable_database(last, out, table_code(schema), schema.name)
+    code = table_code(schema)  # what the tables' files depend on besides their rows
+    previous_database = reusable_database(last, out, code, schema.name)
     try:
         database.begin(new_folder(), previous_database)
     except OSError:
@@ -350,7 +351,6 @@ def _run(content: Path, out: Path, schema: PackageSchema, phases: _Phases,
     from .check.tabular import csv_difference
     from .package.writers import TableWriter
 
-    code = table_code(schema)
     keeper = _Rows(cache.folder if keeps_rows else None, rows_salt() if keeps_rows else None,
                    include_unpublished, schema, background, code,
                    reusable_tables(last, out, code), target_of(out), last)
