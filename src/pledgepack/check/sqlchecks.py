@@ -89,16 +89,41 @@ def check_parquet(con, name: str, path: Path, schema: dict,
                          "message": f"columns and types are {actual}, the schema says {expected}"})
         return problems
     source = _source(path)
+    key = schema.get("primaryKey", [])
+    key = [key] if isinstance(key, str) else key
+    # The row-order check reads the key alone, in the file's order (a window), and is run
+    # first: where every row's key is there and greater than the key of the row before, no
+    # key is given twice, and the search for duplicates of the key is left out (100k
+    # statements, 9 runs each: the statements' checks 0.169 -> 0.140 s, status_history's
+    # 0.127 -> 0.095 s). The order cannot say so where a key is missing: a NULL key
+    # compares as nothing, a NULL field of a key of several sorts after every value.
+    ordered = None  # the key alone, beside the key of the row before it
+    counted: dict[str, int] = {}  # the order frame's counts, by condition
+    unique_key = None  # the key expression no two rows share, as the order proves
+    if key and not foreign_keys_only:
+        expr = _key_expr(key)
+        missing = " OR ".join(quote_ident(k) + " IS NULL" for k in key)
+        columns = ", ".join(quote_ident(k) for k in key)
+        ordered = (f"(SELECT file_row_number, {columns}, lag({expr}) OVER (ORDER BY "
+                   f"file_row_number) AS __previous FROM {source}) AS c")
+        unordered, keyless = con.execute(
+            f"SELECT count(*) FILTER (WHERE __previous >= {expr}), "
+            f"count(*) FILTER (WHERE {missing}) FROM {ordered}").fetchone()
+        counted[f"__previous >= {expr}"] = unordered
+        if not unordered and not keyless:
+            unique_key = expr
     # A duplicate is found once per key, for the unique and the primary-key check alike.
     duplicates: dict[str, str] = {}
 
     def repeated(expr: str) -> str:
+        if expr == unique_key:
+            return "false"
         if expr not in duplicates:
             duplicates[expr] = f"__repeated_{len(duplicates)}"
         return f"{expr} IN (SELECT __key FROM {duplicates[expr]})"
 
-    # (check, field, condition, frame): the row-order check reads the key alone, in the
-    # file's order (a window); the others read every row as it streams by.
+    # (check, field, condition, frame): the order frame's, counted above; the others read
+    # every row as it streams by.
     checks = []
     for field in [] if foreign_keys_only else schema["fields"]:
         for check, condition in _field_conditions(field):
@@ -106,17 +131,9 @@ def check_parquet(con, name: str, path: Path, schema: dict,
         if field.get("constraints", {}).get("unique"):
             checks.append(("unique", field["name"], repeated(quote_ident(field["name"])),
                            "rows"))
-    key = schema.get("primaryKey", [])
-    key = [key] if isinstance(key, str) else key
-    ordered = None  # the key alone, beside the key of the row before it
-    if key and not foreign_keys_only:
-        expr = _key_expr(key)
-        missing = " OR ".join(quote_ident(k) + " IS NULL" for k in key)
+    if ordered is not None:
         checks.append(("primary-key", ",".join(key), f"{repeated(expr)} OR {missing}", "rows"))
         checks.append(("row-order", ",".join(key), f"__previous >= {expr}", "order"))
-        columns = ", ".join(quote_ident(k) for k in key)
-        ordered = (f"(SELECT file_row_number, {columns}, lag({expr}) OVER (ORDER BY "
-                   f"file_row_number) AS __previous FROM {source}) AS c")
     for fk in schema.get("foreignKeys", []):
         ref = fk["reference"]
         parent = parquet_paths.get(ref["resource"])
@@ -138,8 +155,11 @@ def check_parquet(con, name: str, path: Path, schema: dict,
     frames = {"rows": (f"WITH {named} " if named else "", f"{source} AS c"),
               "order": ("", ordered)}
     counts = [0] * len(checks)
+    for n, check in enumerate(checks):
+        if check[3] == "order":
+            counts[n] = counted[check[2]]
     for frame, (prefix, base) in frames.items():
-        asked = [n for n, c in enumerate(checks) if c[3] == frame]
+        asked = [n for n, c in enumerate(checks) if c[3] == frame and frame != "order"]
         if asked:
             found = con.execute(prefix + "SELECT " + ", ".join(
                 f"count(*) FILTER (WHERE {checks[n][2]})" for n in asked)
