@@ -67,7 +67,6 @@ release: $(BIN)/pledgepack ## Cut release VERSION into dist/ (zip, SHA256SUMS, R
 		$(if $(REPOSITORY_URL),--repository-url $(REPOSITORY_URL))
 
 # make test [TEST_JOBS=2]: the tests on that many pytest-xdist workers (0: in one process).
-# On two cores, two workers ran the suite in 441 s against 690 s in one process.
 TEST_JOBS ?= 2
 
 test: $(BIN)/pledgepack $(COMPAT)/bin/python $(CFF)/bin/cffconvert ## Set up and run the tests

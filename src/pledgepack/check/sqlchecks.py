@@ -98,7 +98,7 @@ def check_parquet(con, name: str, path: Path, schema: dict,
     # 0.127 -> 0.095 s). The order cannot say so where a key is missing: a NULL key
     # compares as nothing, a NULL field of a key of several sorts after every value.
     ordered = None  # the key alone, beside the key of the row before it
-    counted: dict[str, int] = {}  # the order frame's counts, by condition
+    unordered = 0  # rows whose key is not greater than the one before
     unique_key = None  # the key expression no two rows share, as the order proves
     if key and not foreign_keys_only:
         expr = _key_expr(key)
@@ -109,7 +109,6 @@ def check_parquet(con, name: str, path: Path, schema: dict,
         unordered, keyless = con.execute(
             f"SELECT count(*) FILTER (WHERE __previous >= {expr}), "
             f"count(*) FILTER (WHERE {missing}) FROM {ordered}").fetchone()
-        counted[f"__previous >= {expr}"] = unordered
         if not unordered and not keyless:
             unique_key = expr
     # A duplicate is found once per key, for the unique and the primary-key check alike.
@@ -154,18 +153,15 @@ def check_parquet(con, name: str, path: Path, schema: dict,
                       f"GROUP BY ALL HAVING count(*) > 1)" for expr, name in duplicates.items())
     frames = {"rows": (f"WITH {named} " if named else "", f"{source} AS c"),
               "order": ("", ordered)}
-    counts = [0] * len(checks)
-    for n, check in enumerate(checks):
-        if check[3] == "order":
-            counts[n] = counted[check[2]]
-    for frame, (prefix, base) in frames.items():
-        asked = [n for n, c in enumerate(checks) if c[3] == frame and frame != "order"]
-        if asked:
-            found = con.execute(prefix + "SELECT " + ", ".join(
-                f"count(*) FILTER (WHERE {checks[n][2]})" for n in asked)
-                + f" FROM {base}").fetchone()
-            for n, count in zip(asked, found):
-                counts[n] = count
+    counts = [unordered if c[3] == "order" else 0 for c in checks]
+    asked = [n for n, c in enumerate(checks) if c[3] == "rows"]
+    if asked:
+        prefix, base = frames["rows"]
+        found = con.execute(prefix + "SELECT " + ", ".join(
+            f"count(*) FILTER (WHERE {checks[n][2]})" for n in asked)
+            + f" FROM {base}").fetchone()
+        for n, count in zip(asked, found):
+            counts[n] = count
     for (check, field, condition, frame), count in zip(checks, counts):
         if not count:
             continue
