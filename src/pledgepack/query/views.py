@@ -487,11 +487,12 @@ def connect_here():
 
 # The child starts as `python -c CHILD_START <parent pid> warm|cold`. Opening DuckDB costs
 # 30-40 ms, importing this package as much again, so the child imports the engine as
-# check/sqlchecks.py's engine() does (that module is not imported yet) and opens the connection
-# on a thread while it imports the package (DuckDB lets go of the GIL). The first entry of sys.path, the folder the build was started in, is dropped:
-# a file of the user's there (a json.py) would otherwise be imported in place of the
-# standard library's. Measured on the shipped content, 15 alternating, from the child's start
-# to its database written: 0.220 s as `-m pledgepack.query.views` importing duckdb, 0.142 s.
+# check/sqlchecks.py's engine() does (that module is not imported yet) and opens the
+# connection on a thread while it imports the package (DuckDB lets go of the GIL). The first
+# entry of sys.path, the folder the build was started in, is dropped: a file of the user's
+# there (a json.py) would otherwise be imported in place of the standard library's. Measured
+# on the shipped content, 15 alternating, from the child's start to its database written:
+# 0.220 s as `-m pledgepack.query.views` importing duckdb, 0.142 s.
 CHILD_START = f"""\
 import sys
 if sys.path[:1] == [""]:  # not there under PYTHONSAFEPATH
