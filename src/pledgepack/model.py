@@ -126,8 +126,9 @@ class Content(NamedTuple):
     package: dict | None = None
     # Each chapter in order, with how many rows it gave each table (content/cache.py's
     # CachedChapter). A rebuild takes an unchanged chapter's rows from the rows the last build
-    # kept, `cached` (package/rowcache.py's CachedRows); sections, statements, reports and recorded then
-    # hold only the rows of the other chapters, and the tables put the two together.
+    # kept, `cached` (package/rowcache.py's CachedRows); sections, statements, reports and
+    # recorded then hold only the rows of the other chapters, and the tables put the two
+    # together.
     layout: tuple = ()
     cached: object | None = None
     # The rows the workers of this build sent as Arrow tables, by table of rowcache.TABLES;

@@ -77,7 +77,8 @@ class PackageSchema:
 
     def _check(self) -> None:
         where = self.path or DESCRIPTOR_NAME
-        for name in ("documents", "sections", "statements", "reports", "status_history", "statuses"):
+        for name in ("documents", "sections", "statements", "reports", "status_history",
+                     "statuses"):
             if name not in self._resources:
                 raise PledgepackError(f"{where}: resource {name!r} is missing")
         codes = [row["status"] for row in self.inline_data("statuses")]

@@ -64,8 +64,8 @@ _arrow_later = False  # command_pyarrow_later: pyarrow set up by arrow_ready
 # 100k statements, alternating, 8-10 rounds each: the main process spent 0.36-0.55 s in the
 # kernel with mimalloc and 0.33-0.36 s with jemalloc; the whole build took 2.09 against 1.93 s
 # and 2.07 against 1.95 s in two comparisons, 1.99 against 1.96 s in a third; its peak RSS
-# was up to 35 MiB higher. A one-chapter rebuild took as long with either (0.58 s). The output's bytes
-# do not depend on the pool.
+# was up to 35 MiB higher. A one-chapter rebuild took as long with either (0.58 s). The
+# output's bytes do not depend on the pool.
 POOL_VARIABLE = "ARROW_DEFAULT_MEMORY_POOL"
 
 

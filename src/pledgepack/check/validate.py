@@ -415,8 +415,9 @@ def _check_files(folder: Path, resources: list[dict], report: Report,
         info = {"path": rel, "format": resource.get("format"), "bytes": path.stat().st_size}
         report.resources[name] = info
         if resource.get("bytes") != info["bytes"]:
-            report.problems.append(Problem("bytes", name, f"descriptor says {resource.get('bytes')} "
-                                                          f"bytes, the file has {info['bytes']}"))
+            report.problems.append(Problem("bytes", name,
+                                           f"descriptor says {resource.get('bytes')} "
+                                           f"bytes, the file has {info['bytes']}"))
         algorithm, _, expected = str(resource.get("hash", "")).rpartition(":")
         if not rehash:
             if algorithm != "sha256" or len(expected) != 64:

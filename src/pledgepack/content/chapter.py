@@ -152,7 +152,8 @@ def section_row(meta: dict, lines: Lines, display: str, relpath: str, document_i
     try:
         order = int_value(order)
     except ValueError:
-        bad("order", f"'order' must be a whole number, not {order!r}", "write for example 'order: 3'")
+        bad("order", f"'order' must be a whole number, not {order!r}",
+            "write for example 'order: 3'")
     published = meta.get("published")
     try:
         published = bool_value(published, True)

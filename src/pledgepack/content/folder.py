@@ -215,7 +215,8 @@ class _Reader:
             bad("title", "the document has no title",
                 f"add 'title: ...' to {DOCUMENT_FILE}, or pass --document-title")
         if values.get("kind") and values["kind"] not in self.schema.kinds:
-            bad("kind", f"unknown kind {values['kind']!r}", "use one of: " + ", ".join(self.schema.kinds))
+            bad("kind", f"unknown kind {values['kind']!r}",
+                "use one of: " + ", ".join(self.schema.kinds))
         if values.get("source_url") and not URL_RE.match(values["source_url"]):
             bad("source_url", f"source_url {values['source_url']!r} is not an http(s) URL",
                 "write the full address, starting with https://")
@@ -335,9 +336,9 @@ def _read_all(tasks: list[tuple], jobs: int, progress: Progress | None,
     returning something other than None (raised as UpToDate); `unsure` is called once, as soon
     as a chapter must be read to be known (it may have changed). With `arrow` (a function
     that gives package/tables.py's WorkerRows, called only if workers parse), chapters parsed
-    by workers send their rows as Arrow tables (_read_batch). Returns the results, the keys, the rows `rows()` gave and the rows
-    the workers sent (by table; None if none did); a chapter whose rows those hold is a
-    CachedChapter, not decoded."""
+    by workers send their rows as Arrow tables (_read_batch). Returns the results, the keys,
+    the rows `rows()` gave and the rows the workers sent (by table; None if none did); a
+    chapter whose rows those hold is a CachedChapter, not decoded."""
     total = len(tasks)
     # The fork server is started, without waiting for it, once enough chapters are not in
     # the state a build read them in to be parsed by workers: it starts while the rest are

@@ -63,7 +63,8 @@ def import_govplan(dump: Path | str, content_root: Path | str, document_id: str,
                                   f"{entry['id']!r}")
         seen[entry["id"]] = n
     document = "\n".join([
-        f"# Imported by pledgepack from {_one_line(dump.name)}, a dump of froide-govplan's plan API.",
+        f"# Imported by pledgepack from {_one_line(dump.name)}, a dump of froide-govplan's "
+        "plan API.",
         "# The API states no date, parties, licence or source document of the plans: fill them "
         "in from the site (until then the package says \"not stated\" for the licence).",
         f"title: {_quote(_one_line(title))}",

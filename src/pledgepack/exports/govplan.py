@@ -302,7 +302,8 @@ def _readme(government: str, plans: int, updates: int, mapping: dict, losses: li
         f"- `{MAPPING_JSON}`: which column fills which field.",
         f"- `{UPDATES_JSON}`: {updates} updates, one per report and one per status change, "
         "each with the plan's slug, `timestamp` (UTC) and whose date that is "
-        "(`timestamp_source`: `editor`: a date the editors wrote, `commit`: the commit's day or time, "
+        "(`timestamp_source`: `editor`: a date the editors wrote, `commit`: the commit's day "
+        "or time, "
         "`last_update`: the editors' review that cites a report, or `not stated`).", "",
         "## Loading", "",
         "The government must exist; then, on the server:", "",

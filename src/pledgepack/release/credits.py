@@ -112,7 +112,8 @@ def document_licences(documents: list[dict]) -> list[str]:
     for doc in sorted(documents, key=lambda d: d["document_id"]):
         source = doc.get("source_note") or NOT_STATED
         if doc.get("source_url") and doc["source_url"] not in source:
-            source = f"{source} ({doc['source_url']})" if source != NOT_STATED else doc["source_url"]
+            source = (f"{source} ({doc['source_url']})" if source != NOT_STATED
+                      else doc["source_url"])
         rows.append([code(doc["document_id"]), cell(doc.get("title")),
                      cell(doc.get("license") or NOT_STATED),
                      cell(doc.get("license_note") or NOT_STATED), cell(source)])

@@ -32,7 +32,8 @@ def atom_feed(site: Site, changes: list[dict], *, path: str, title: str | None,
                    else "1970-01-01T00:00:00Z")
     authors = [c.get("title") for c in meta.get("contributors", [])
                if "publisher" in c.get("roles", []) and c.get("title")] or [w["not_stated"]]
-    feed_id = (base_url + quote(path)) if base_url else f"urn:pledgepack:{quote(name)}:{quote(path)}"
+    feed_id = ((base_url + quote(path)) if base_url
+               else f"urn:pledgepack:{quote(name)}:{quote(path)}")
     out = ['<?xml version="1.0" encoding="utf-8"?>',
            f'<feed xmlns="{ATOM}" xml:lang="{w.lang}">',
            f"  <id>{escape(feed_id)}</id>",

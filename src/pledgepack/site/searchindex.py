@@ -1,8 +1,8 @@
 """The offline search index: one entry per pledge and per chapter, loaded as a script.
 
 A script (not JSON fetched at run time) so that search works from the file system too.
-Each entry is [url, title, kind, text], pledges before chapters; the browser matches every query word as a prefix of
-a word of the entry's casefolded text.
+Each entry is [url, title, kind, text], pledges before chapters; the browser matches every
+query word as a prefix of a word of the entry's casefolded text.
 
 Each document's entries are written as JSON where its pages are rendered (in a worker at
 100k pledges), and the pieces are joined in order: the same bytes as one `json.dumps` of the

@@ -91,7 +91,8 @@ UI = {
     "pledge_page": ("Seite des Versprechens", "Page of the pledge"),
     "feed_title": ("Statusänderungen", "Status changes"),
     "status_changed": ("{label}: {summary}", "{label}: {summary}"),
-    "generated": ("Erstellt mit pledgepack aus dem Datenpaket", "Made with pledgepack from the data package"),
+    "generated": ("Erstellt mit pledgepack aus dem Datenpaket",
+                  "Made with pledgepack from the data package"),
 }
 
 EVENTS = {
