@@ -349,8 +349,8 @@ def write_database_here(schema: PackageSchema, path: Path,
     the table made from the previous database's, with the changed rows put in their places
     (a UNION ALL of rowid ranges and a small Parquet file of those rows), gave the same bytes
     but no faster rebuild (one status changed at 100k statements, 8 alternating rounds: 1.093
-    s as now, 1.134 s so), since finding the rows means reading the last build's file back
-    and the query costs near what a load does (0.08 against 0.106 s); an UPDATE of the
+    s without it, 1.134 s with it): finding the rows means reading the last build's file
+    back, and the query costs near what a load does (0.08 against 0.106 s). An UPDATE of the
     copied table writes other bytes than a clean build."""
 
     # One thread and no compression: with several threads, or with the compression DuckDB
