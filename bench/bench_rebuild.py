@@ -8,7 +8,11 @@ to use another copy) and a cache folder of its own (XDG_CACHE_HOME; the corpus i
 repository). Each run is `build(corpus, out)` in a fresh child process, timed around the call
 and what `pledgepack build` does just before it (imports not included); peak RSS is the
 child's own (getrusage), workers not included; the peak PSS of all its processes together
-(bench_build.py's DescendantSampler, sampled every 50 ms) is printed below each size.
+(bench_build.py's DescendantSampler, sampled every 50 ms) is printed below each size, and
+the CPU seconds (user and system) of the child and of the processes it waited for (the
+database's child, the parse's workers), with how many of the machine's cores that keeps busy
+over the build's wall time: near the core count, a rebuild is bound by the work it does, not
+by waiting, and only less work makes it faster.
 Below that, the same four builds as `python -m pledgepack build`, timed from the process's
 start to its exit, as a user waits for them (Python's start and the imports included).
 Ratios are taken within one run of this script: rebuild / full build.
@@ -51,16 +55,25 @@ def child(corpus: str, out: str) -> int:
 
     sampler = DescendantSampler()
     sampler.start()
+    cpu = _cpu_seconds()
     started = time.perf_counter()
     command_pyarrow()  # as `pledgepack build` does before the build
     result = build(corpus, out)
     seconds = time.perf_counter() - started
+    cpu = _cpu_seconds() - cpu
     sampler.stop()
     print(json.dumps({"seconds": seconds, "up_to_date": result.up_to_date,
-                      "pss_kib": sampler.peak_pss_kib,
+                      "pss_kib": sampler.peak_pss_kib, "cpu_seconds": cpu,
                       "timings": result.timings,
                       "rss_kib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss}))
     return 0
+
+
+def _cpu_seconds() -> float:
+    """User and system CPU seconds of this process and of the children it has waited for."""
+    own, children = (resource.getrusage(who) for who in (resource.RUSAGE_SELF,
+                                                          resource.RUSAGE_CHILDREN))
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
 
 
 def run_build(corpus: Path, out: Path, cache: Path) -> dict:
@@ -179,6 +192,11 @@ def main(argv: list[str]) -> int:
             pss = {k: statistics.median(r["pss_kib"] for r in runs[k]) / 1024 for k in KINDS}
             print(" " * 10 + " peak PSS of all processes (MiB): " + ", ".join(
                 f"{kind} {pss[kind]:.0f}" for kind in KINDS))
+            cpu = {k: statistics.median(r["cpu_seconds"] for r in runs[k]) for k in KINDS}
+            busy = {k: statistics.median(r["cpu_seconds"] / r["seconds"] for r in runs[k])
+                    for k in KINDS}
+            print(" " * 10 + f" CPU s of all processes (cores busy of {os.cpu_count()}): "
+                  + ", ".join(f"{kind} {cpu[kind]:.2f} ({busy[kind]:.1f})" for kind in KINDS))
             wall = {k: statistics.median(r["seconds"] for r in runs[f"command {k}"])
                     for k in KINDS}
             of_full = {k: statistics.median(b["seconds"] / a["seconds"] for a, b in zip(
