@@ -4,10 +4,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pyarrow as pa
-import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
+from ..package.compute import split_pattern
 from ..schema import LIST_DELIMITER, arrow_type
 
 
@@ -25,7 +25,7 @@ def read_csv_typed(path: Path, table_schema: dict) -> pa.Table:
     for f in fields:
         column = table.column(f["name"])
         if f["type"] == "list":
-            column = pc.split_pattern(column, LIST_DELIMITER)
+            column = split_pattern(column, LIST_DELIMITER)
         columns.append(column)
     return pa.table(columns, names=[f["name"] for f in fields])
 

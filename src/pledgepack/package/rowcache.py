@@ -70,7 +70,7 @@ class CachedRows:
 
     def collides(self, layout, ids: list[str]) -> bool:
         """Whether a statement id in `ids` is also one of the kept rows `layout` takes."""
-        import pyarrow.compute as pc
+        from .compute import any_true, is_in
 
         if not ids:
             return False
@@ -78,7 +78,7 @@ class CachedRows:
         column = kept.column("statement_id")
         # The few ids read now are the set looked up; the kept column is only scanned.
         wanted = pa.array(ids, pa.string())
-        return any(pc.any(pc.is_in(column.slice(start, count), value_set=wanted)).as_py()
+        return any(any_true(is_in(column.slice(start, count), wanted))
                    for _, start, count in pieces(layout, "statements", None, kept))
 
 
@@ -87,7 +87,7 @@ def ids_collide(layout, ids: list[str], cached: CachedRows | None,
     """Whether a statement id is given twice by the chapters of `layout`: `ids` are those of
     the Python rows read now, the others those of the rows kept (`cached`, or None) and sent
     as Arrow by the workers (`parsed`). All are counted at once: most rows are Arrow rows."""
-    import pyarrow.compute as pc
+    from .compute import count_distinct
 
     kept = cached.tables["statements"] if cached is not None else None
     chunks = [source.column("statement_id").slice(start, count)
@@ -95,7 +95,7 @@ def ids_collide(layout, ids: list[str], cached: CachedRows | None,
                                                  parsed["statements"])]
     every = pa.chunked_array([pa.array(ids, pa.string())]
                              + [c for column in chunks for c in column.chunks], pa.string())
-    return pc.count_distinct(every).as_py() != len(every)
+    return count_distinct(every) != len(every)
 
 
 def rows_id(salt_: str, include_unpublished: bool, name: str, table: pa.Table) -> str:

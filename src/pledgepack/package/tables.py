@@ -5,17 +5,17 @@ from collections.abc import Callable
 from typing import NamedTuple
 
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from ..model import (HISTORY_COLUMNS, Content, Current, Recorded, Report, Section, Statement,
                      StatusChange)
 from ..schema import PackageSchema
 from . import rowcache
+from .compute import cast, if_else, is_null, sort_by
 
 
 def _column(values, field: pa.Field) -> pa.Array:
     if pa.types.is_date(field.type):
-        return pa.array(values, pa.string()).cast(field.type)
+        return cast(pa.array(values, pa.string()), field.type)
     return pa.array(values, field.type)
 
 
@@ -31,7 +31,7 @@ def sort_table(schema: PackageSchema, name: str, table: pa.Table) -> pa.Table:
     not depend on how its rows were put together."""
     key = schema.primary_key(name)
     if key and len(table) > 1:
-        table = table.sort_by([(k, "ascending") for k in key])
+        table = sort_by(table, key)
     return rowcache.whole_columns(table)
 
 
@@ -111,8 +111,8 @@ def snapshot_history(schema: PackageSchema, statements: pa.Table) -> pa.Table:
         "statement_id": statements.column("statement_id"),
         "seq": pa.array([1] * n, pa.int64()),
         "effective_date": last_update,
-        "effective_date_source": pc.if_else(pc.is_null(last_update),
-                                            pa.scalar(None, pa.string()), "editor"),
+        "effective_date_source": if_else(is_null(last_update),
+                                         pa.scalar(None, pa.string()), "editor"),
         "event": pa.array(["snapshot"] * n, pa.string()),
         "status": statements.column("status"),
         "source": pa.array(["snapshot"] * n, pa.string()),
@@ -190,7 +190,7 @@ def for_history(schema: PackageSchema, content: Content) -> Content:
         return content
     statements = chapter_rows(schema, content, "statements")
     columns = [statements.column(name) for name in HISTORY_COLUMNS]
-    columns[2] = columns[2].cast(pa.string())  # the model's dates are ISO text
+    columns[2] = cast(columns[2], pa.string())  # the model's dates are ISO text
     recorded = chapter_rows(schema, content, "recorded").to_pylist()
     return content._replace(
         statements=tuple(map(Current._make, zip(*(c.to_pylist() for c in columns)))),

@@ -13,11 +13,11 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pyarrow as pa
-import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from ..schema import LIST_DELIMITER
+from .compute import binary_join, cast, strftime
 from .descriptor import DATA_DIR, file_facts
 
 WRITER_THREADS = 2
@@ -28,9 +28,9 @@ def csv_columns(table: pa.Table) -> pa.Table:
     columns = []
     for field, column in zip(table.schema, table.columns):
         if pa.types.is_list(field.type):
-            column = pc.binary_join(column, LIST_DELIMITER)
+            column = binary_join(column, LIST_DELIMITER)
         elif pa.types.is_timestamp(field.type):
-            column = pc.strftime(column.cast(pa.timestamp("s", tz="UTC")), "%Y-%m-%dT%H:%M:%SZ")
+            column = strftime(cast(column, pa.timestamp("s", tz="UTC")), "%Y-%m-%dT%H:%M:%SZ")
         columns.append(column)
     return pa.table(columns, names=table.schema.names)
 
