@@ -58,6 +58,8 @@ class TableWriter:
     called, on the writing thread, as each table's Parquet file is complete;
     `parquet_kept(name, path)`, where given, in its place for a table taken over (`adopt`).
 
+    A table's CSV file is begun once its Parquet file is written (see submit).
+
     Each file's size and hash (`facts`, by path) are taken on its thread as soon as it is
     written, while it is still in the page cache and the next table is being made.
 
@@ -88,10 +90,13 @@ class TableWriter:
     def submit(self, name: str, table: pa.Table) -> None:
         self.paths[name] = {"csv": self.data / f"{name}.csv",
                             "parquet": self.data / f"{name}.parquet"}
-        # the Parquet file first: it is the slower of the two to write
-        self._pending += [self._threads.submit(self._parquet, name, table),
-                          self._threads.submit(self._csv, name, table,
-                                               self.paths[name]["csv"])]
+        # The Parquet file first, the CSV file once it is written: the database's child waits
+        # for the Parquet file, nothing waits for the CSV file but the end of the writing, so
+        # the CSV takes no core from the Parquet file while the next table is made. 100k
+        # statements, 8 alternating rounds: one status rebuild 0.926 -> 0.883 s, one
+        # chapter's text 0.695 -> 0.638 s; a full build 3.389 -> 3.417 s, its last table's
+        # CSV file begun later.
+        self._pending.append(self._threads.submit(self._parquet_then_csv, name, table))
 
     def adopt(self, name: str, folder: Path,
               known: dict[str, tuple[int, str]] | None = None) -> None:
@@ -119,6 +124,11 @@ class TableWriter:
         self._facts(path)
         if self.csv_check:
             self.csv_checked[name] = self.csv_check(name, table, path)
+
+    def _parquet_then_csv(self, name: str, table: pa.Table) -> None:
+        self._parquet(name, table)
+        self._pending.append(self._threads.submit(self._csv, name, table,
+                                                  self.paths[name]["csv"]))
 
     def _parquet(self, name: str, table: pa.Table) -> None:
         path = self.paths[name]["parquet"]
