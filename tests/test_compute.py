@@ -3,6 +3,8 @@ the same options, so the same rows, in the same order, and the same errors."""
 from __future__ import annotations
 
 import datetime as dt
+import importlib
+import sys
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -56,3 +58,20 @@ def test_nulls_sets_and_counts_match():
     assert compute.any_true(compute.is_in(ids, pa.array(["z"]))) is False
     assert compute.any_true(compute.is_in(ids, pa.array(["x"]))) is True
     assert compute.count_distinct(ids) == pc.count_distinct(ids).as_py() == 2
+
+
+def test_without_the_engine_module_the_public_one_serves(monkeypatch):
+    """`pyarrow._compute` is pyarrow's own module, not its promise: where it is not there,
+    the same names come from pyarrow.compute."""
+    monkeypatch.setitem(sys.modules, "pyarrow._compute", None)
+    monkeypatch.delattr(pa, "_compute")
+    fallback = importlib.reload(compute)
+    try:
+        assert fallback._compute is pc
+        table = pa.table({"a": ["b", None, "a"]})
+        assert fallback.sort_by(table, ["a"]).equals(table.sort_by([("a", "ascending")]))
+        assert fallback.count_distinct(pa.array(["x", "x", None])) == 1
+    finally:
+        monkeypatch.undo()
+        importlib.reload(compute)
+    assert compute._compute is not pc
