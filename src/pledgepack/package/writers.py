@@ -139,6 +139,8 @@ class TableWriter:
 
     def wait(self) -> dict[str, dict[str, Path]]:
         """The paths by table and format, once every file is written."""
+        # A CSV file's job joins the list on its Parquet file's thread before that job ends,
+        # so the loop, which reads the list as it grows, reaches it after waiting for that one.
         for done in self._pending:
             done.result()
         return self.paths
