@@ -8,6 +8,7 @@ import shutil
 import subprocess
 import sys
 import textwrap
+import time
 from pathlib import Path
 
 import duckdb
@@ -952,7 +953,13 @@ def test_the_command_and_the_database_child_start_no_blas_threads(monkeypatch):
     monkeypatch.delenv("OPENBLAS_NUM_THREADS", raising=False)
     writer = DatabaseWriter(PackageSchema.load(None))
     try:
-        environ = Path(f"/proc/{writer._proc.pid}/environ").read_bytes().split(b"\0")
+        # Until the child has called exec, its environment reads as empty: read it again then.
+        deadline = time.monotonic() + 10
+        while True:
+            environ = Path(f"/proc/{writer._proc.pid}/environ").read_bytes().split(b"\0")
+            if environ != [b""] or time.monotonic() > deadline:
+                break
+            time.sleep(0.01)
     finally:
         writer.cancel()
     assert b"OPENBLAS_NUM_THREADS=1" in environ
