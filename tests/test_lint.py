@@ -125,3 +125,50 @@ def test_pre_commit_hook_runs_the_lint():
     assert hook["entry"] == "pledgepack lint" and hook["language"] == "python"
     assert re.search(hook["files"], "_chapters/digitales.md")
     assert re.search(hook["files"], "content/bund-2021/document.yaml")
+
+
+# The command line's entry with a handler that Python's own ending would run: it says whether
+# the process was taken apart at its end or ended at once (cli.main's quick end).
+ENDING = """\
+import atexit, sys
+atexit.register(lambda: sys.stderr.write("python's own ending ran\\n"))
+sys.argv = ["pledgepack", *sys.argv[1:]]
+from pledgepack.cli import main
+main()
+"""
+
+
+def _command(*args, cwd=None):
+    import subprocess
+    import sys
+
+    return subprocess.run([sys.executable, "-c", ENDING, *map(str, args)], capture_output=True,
+                          text=True, cwd=cwd)
+
+
+def test_the_lint_command_ends_at_once_with_all_it_has_to_say(tmp_path, run):
+    # more diagnostics than a pipe holds (64 KiB): they must all be flushed before the end
+    entries = "".join(f"- id: s{n}\n  status: not_implemented\n  summary: \"\"\n"
+                      for n in range(1500))
+    body = " ".join(f"[t](#s{n})" for n in range(1500)) + "\n"
+    root = make_document(tmp_path / "content", chapters={
+        "1-kapitel.md": EDITORIAL, "2-viele.md": chapter(entries, body=body)})
+    expected = run("lint", "--content", root)
+    proc = _command("lint", "--content", root)
+    assert len(proc.stdout) > 65536
+    assert proc.stdout == expected.stdout
+    assert proc.stderr == "1 error(s), 1506 warning(s)\n"  # and no word of the ending
+    assert proc.returncode == expected.exit_code == 1
+    clean = make_document(tmp_path / "clean")
+    proc = _command("lint", "--content", clean, "--format", "json")
+    assert proc.returncode == 0 and json.loads(proc.stdout)["errors"] == 0
+    assert "ending ran" not in proc.stderr
+    assert _command("--help").stdout.startswith("Usage: pledgepack")
+
+
+def test_other_commands_end_as_python_ends(tmp_path):
+    # a build, validate and the rest may leave threads, pools or temporary folders that
+    # Python's ending finishes: they are not ended at once
+    proc = _command("validate", tmp_path / "nothing-here")
+    assert proc.returncode == 1
+    assert proc.stderr.endswith("python's own ending ran\n")

@@ -489,8 +489,43 @@ def history(statement_id, db, fmt):
     _print_result(lambda database: statement_timeline(database, statement_id), db, fmt)
 
 
+# Where the command leaves nothing for Python's own ending to finish (no threads, worker pools,
+# temporary folders, databases or caches still being written), the process ends with os._exit
+# as soon as its output is flushed: the ending would only take apart every module imported,
+# which the end of the process does anyway. `pledgepack lint` on the shipped content, 21
+# alternating runs: 0.251 -> 0.227 s; `pledgepack --help` 0.098 -> 0.083 s. Only main() does
+# so, the command line's own entry: the tests' CliRunner calls `cli` and goes on.
+QUICK_ENDS = (["--help"], ["-h"], [])
+
+
 def main() -> None:
     from .workers import quiet_blas
 
     quiet_blas()
-    cli(prog_name="pledgepack")
+    args = sys.argv[1:]
+    try:
+        cli(prog_name="pledgepack")
+    except SystemExit as exc:
+        if args[:1] == ["lint"] or args in QUICK_ENDS:
+            _end_now(exc.code)
+        raise
+
+
+def _end_now(code) -> None:
+    """os._exit with the status SystemExit(`code`) would end with, its output flushed first."""
+    if code is None:
+        status = 0
+    elif isinstance(code, int):
+        status = code
+    else:  # a message, which Python would print before ending with 1
+        print(code, file=sys.stderr)
+        status = 1
+    try:
+        sys.stdout.flush()
+    except OSError:  # the reader is gone (`pledgepack lint | head -1`): nothing more to say
+        status = status or 1
+    try:
+        sys.stderr.flush()
+    except OSError:
+        status = status or 1
+    os._exit(status)
