@@ -749,10 +749,10 @@ def test_a_failed_database_write_names_the_output_and_keeps_it(content, tmp_path
             pass
 
         def check(self, descriptor, folder, declared, parquet, skip=(), keys_only=(),
-                  descriptor_check=True):
+                  descriptor_check=True, spans=None):
             from pledgepack.check.validate import descriptor_findings, parquet_findings
 
-            found = {"parquet": parquet_findings(declared, parquet, skip, keys_only)}
+            found = {"parquet": parquet_findings(declared, parquet, skip, keys_only, spans)}
             if descriptor_check:
                 found["descriptor"] = descriptor_findings(descriptor, folder)
             return found

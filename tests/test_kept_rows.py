@@ -242,15 +242,15 @@ def test_unchanged_tables_are_taken_from_the_last_build_and_not_checked_again(tm
     checked: list[tuple[str, bool]] = []
     real = sqlchecks.check_parquet
 
-    def check_parquet(con, name, path, schema, parquet, foreign_keys_only=False):
+    def check_parquet(con, name, path, schema, parquet, foreign_keys_only=False, rows=None):
         checked.append((name, foreign_keys_only))
-        return real(con, name, path, schema, parquet, foreign_keys_only)
+        return real(con, name, path, schema, parquet, foreign_keys_only, rows)
 
     def in_this_process(self, descriptor, folder, declared, parquet, skip, keys_only,
-                        descriptor_check=True):
+                        descriptor_check=True, spans=None):
         # the database's child would check out of sight
         checked.append(("descriptor", descriptor_check))
-        found = {"parquet": parquet_findings(declared, parquet, skip, keys_only)}
+        found = {"parquet": parquet_findings(declared, parquet, skip, keys_only, spans)}
         if descriptor_check:
             found["descriptor"] = descriptor_findings(descriptor, folder)
         return found

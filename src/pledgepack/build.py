@@ -348,6 +348,7 @@ def _run(content: Path, out: Path, schema: PackageSchema, phases: _Phases,
             shutil.rmtree(folder, ignore_errors=True)
         raise
     # the tables' code, which needs pyarrow (arrow_ready above)
+    from .check.proven import LastRows
     from .check.tabular import csv_difference
     from .package.writers import TableWriter
 
@@ -369,14 +370,17 @@ def _run(content: Path, out: Path, schema: PackageSchema, phases: _Phases,
             database.begin(tmp, previous_database)
         keeper.model = model
 
-        def csv_check(name: str, table, path: Path) -> str | None:
+        def csv_check(name: str, table, path: Path, part) -> str | None:
             # Read back as soon as it is written, against the rows its Parquet file was
             # written from: validation then need not read the Parquet file to compare.
-            return csv_difference(path, table, schema.table_schema(name))
+            return csv_difference(path, table, schema.table_schema(name), part)
 
         database.stop_copies()
+        # The rows a table shares, at its start and its end, with the same table of the last
+        # build into `out` were checked by that build: only those between are (check/proven.py).
+        last_rows = LastRows(last, out, code)
         with TableWriter(tmp, parquet_done=database.ready, csv_check=csv_check,
-                         parquet_kept=database.kept) as writer:
+                         parquet_kept=database.kept, unproven=last_rows.unproven) as writer:
             keeper.writer = writer
             tables = phases.run("tables", build_tables, schema, model, rows,
                                 ready=keeper.ready, keep=keeper.keep,
@@ -399,7 +403,7 @@ def _run(content: Path, out: Path, schema: PackageSchema, phases: _Phases,
         report = phases.run("validate", validate_package, tmp, jobs=jobs,
                             csv_rows=full_validation, rehash=False, checks=database.check,
                             proven=proven_tables(last), proven_descriptor=proven_descriptor,
-                            csv_checked=writer.csv_checked)
+                            csv_checked=writer.csv_checked, rows_checked=writer.rows_checked)
         if not report.valid:
             report.folder = f"{out} (the new build, not swapped in)"
             raise PackageInvalid(report)

@@ -18,13 +18,15 @@ def descriptor_findings(descriptor: dict, folder: Path | str) -> list[list[str]]
 
 
 def parquet_findings(declared: dict[str, dict], parquet: dict[str, Path],
-                     skip: list[str] = (), keys_only: list[str] = ()) -> dict[str, dict]:
+                     skip: list[str] = (), keys_only: list[str] = (),
+                     spans: dict[str, list[int]] | None = None) -> dict[str, dict]:
     """Each table's Parquet file in `parquet` against the schema its `parquet` property in
     `declared` gives: {table: {"problems": [{check, field, message}], "rows": count or None}}.
     Foreign keys name tables, and are checked against their Parquet files. The tables in
     `skip` are not checked, those in `keys_only` for their foreign keys alone (the build's
-    proven ones). The build runs this in its database's child (query/views.py), `pledgepack
-    validate` in its own process."""
+    proven ones); for those in `spans`, the checks of one row at a time look at the rows
+    (start, stop) it gives alone (check/sqlchecks.py's check_parquet). The build runs this in
+    its database's child (query/views.py), `pledgepack validate` in its own process."""
     from .sqlchecks import check_parquet, engine
 
     duckdb = engine()
@@ -42,7 +44,9 @@ def parquet_findings(declared: dict[str, dict], parquet: dict[str, Path],
                     "message": "declares no schema for the Parquet rows"}], "rows": None}
                 continue
             try:
-                found = check_parquet(con, table, path, schema, parquet, table in keys_only)
+                span = (spans or {}).get(table)
+                found = check_parquet(con, table, path, schema, parquet, table in keys_only,
+                                      None if span is None else (span[0], span[1]))
             except duckdb.Error as exc:
                 found = [{"check": "parquet", "field": None,
                           "message": f"cannot be read as Parquet: {exc}"}]

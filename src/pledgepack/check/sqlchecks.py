@@ -75,10 +75,14 @@ def _field_conditions(field: dict) -> list[tuple[str, str]]:
 
 
 def check_parquet(con, name: str, path: Path, schema: dict,
-                  parquet_paths: dict[str, Path], foreign_keys_only: bool = False) -> list[dict]:
+                  parquet_paths: dict[str, Path], foreign_keys_only: bool = False,
+                  rows: tuple[int, int] | None = None) -> list[dict]:
     """Every problem of one Parquet file, as dicts (check, field, message); with
     `foreign_keys_only`, those of its foreign keys alone (for a file whose own checks were
-    passed before, whose referenced files changed)."""
+    passed before, whose referenced files changed). `rows` (start, stop): the checks of one
+    row at a time (required, enum, pattern, format, minimum, maximum, list items) look at those
+    rows of the file alone, the others being proven sound before (check/proven.py); the checks
+    of the whole table read every row."""
     problems = []
     described = con.execute(
         f"DESCRIBE SELECT * EXCLUDE (file_row_number) FROM {_source(path)}").fetchall()
@@ -104,8 +108,12 @@ def check_parquet(con, name: str, path: Path, schema: dict,
         expr = _key_expr(key)
         missing = " OR ".join(quote_ident(k) + " IS NULL" for k in key)
         columns = ", ".join(quote_ident(k) for k in key)
+        # With `rows`, the order is read from the row before them to the row after them: the
+        # other rows follow one another as they did in the last build, in order then.
+        nearby = "" if rows is None else (f" WHERE file_row_number >= {max(int(rows[0]) - 1, 0)}"
+                                          f" AND file_row_number < {int(rows[1]) + 1}")
         ordered = (f"(SELECT file_row_number, {columns}, lag({expr}) OVER (ORDER BY "
-                   f"file_row_number) AS __previous FROM {source}) AS c")
+                   f"file_row_number) AS __previous FROM {source}{nearby}) AS c")
         unordered, keyless = con.execute(
             f"SELECT count(*) FILTER (WHERE __previous >= {expr}), "
             f"count(*) FILTER (WHERE {missing}) FROM {ordered}").fetchone()
@@ -124,9 +132,12 @@ def check_parquet(con, name: str, path: Path, schema: dict,
     # (check, field, condition, frame): the order frame's, counted above; the others read
     # every row as it streams by.
     checks = []
+    # The rows the checks of one row at a time read: all, or (with `rows`) those alone, which
+    # DuckDB then reads alone from the file (100k statements: 0.066 -> 0.014 s).
+    part = "rows" if rows is None else "part"
     for field in [] if foreign_keys_only else schema["fields"]:
         for check, condition in _field_conditions(field):
-            checks.append((check, field["name"], condition, "rows"))
+            checks.append((check, field["name"], condition, part))
         if field.get("constraints", {}).get("unique"):
             checks.append(("unique", field["name"], repeated(quote_ident(field["name"])),
                            "rows"))
@@ -153,10 +164,15 @@ def check_parquet(con, name: str, path: Path, schema: dict,
                       f"GROUP BY ALL HAVING count(*) > 1)" for expr, name in duplicates.items())
     frames = {"rows": (f"WITH {named} " if named else "", f"{source} AS c"),
               "order": ("", ordered)}
+    if rows is not None:
+        frames["part"] = ("", f"(SELECT * FROM {source} WHERE file_row_number >= "
+                              f"{int(rows[0])} AND file_row_number < {int(rows[1])}) AS c")
     counts = [unordered if c[3] == "order" else 0 for c in checks]
-    asked = [n for n, c in enumerate(checks) if c[3] == "rows"]
-    if asked:
-        prefix, base = frames["rows"]
+    for frame in ("rows", "part"):
+        asked = [n for n, c in enumerate(checks) if c[3] == frame]
+        if not asked:
+            continue
+        prefix, base = frames[frame]
         found = con.execute(prefix + "SELECT " + ", ".join(
             f"count(*) FILTER (WHERE {checks[n][2]})" for n in asked)
             + f" FROM {base}").fetchone()

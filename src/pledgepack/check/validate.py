@@ -39,10 +39,10 @@ from ..package.descriptor import (
 # Below this many CSV bytes, worker processes cost more than they save.
 PARALLEL_MIN_BYTES = 4 << 20
 LIMIT_ERRORS = 100
-# (descriptor, folder, declared, parquet, skip, keys_only, descriptor_check) -> {"descriptor":
-# descriptor_findings(descriptor, folder) (left out without descriptor_check), "parquet":
-# parquet_findings(declared, parquet, skip, keys_only)}, found elsewhere
-Checks = Callable[[dict, Path, dict, dict, list, list, bool], dict]
+# (descriptor, folder, declared, parquet, skip, keys_only, descriptor_check, spans) ->
+# {"descriptor": descriptor_findings(descriptor, folder) (left out without descriptor_check),
+# "parquet": parquet_findings(declared, parquet, skip, keys_only, spans)}, found elsewhere
+Checks = Callable[[dict, Path, dict, dict, list, list, bool, dict], dict]
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,6 +84,9 @@ class Report:
     # were not, only those of their foreign keys
     proven: list[str] = field(default_factory=list)
     keys_only: list[str] = field(default_factory=list)
+    # table -> how many of its rows were not checked one by one, being the last build's
+    # (check/proven.py)
+    rows_proven: dict[str, int] = field(default_factory=dict)
     # what the descriptor's check read (descriptor_key), once the whole package was found
     # sound; and whether that check was not run again, being proven
     descriptor_key: str | None = None
@@ -111,6 +114,9 @@ class Report:
         status = "valid" if self.valid else f"INVALID: {len(self.problems)} problem(s)"
         how = ("" if self.csv_rows
                else "; CSV rows proven equal to Parquet, not read by frictionless")
+        if self.rows_proven:
+            how += (f"; {sum(self.rows_proven.values())} rows as the last build found them, "
+                    "checked then")
         lines.append(f"{self.folder}: {status} ({len(self.resources)} files, "
                      f"{tables} tables, {rows} rows{how})")
         return "\n".join(lines)
@@ -137,7 +143,8 @@ def validate_package(folder: Path | str, *, jobs: int = 2, csv_rows: bool = True
                      rehash: bool = True, checks: Checks | None = None,
                      proven: dict[str, int] | None = None,
                      proven_descriptor: str | None = None,
-                     csv_checked: dict[str, str | None] | None = None) -> Report:
+                     csv_checked: dict[str, str | None] | None = None,
+                     rows_checked: dict[str, tuple[int, int]] | None = None) -> Report:
     """Every check on the package in `folder`; `csv_rows=False` leaves out the frictionless
     pass over the CSV rows (see the module's docstring for why that still proves them).
     `rehash=False` is for the build, whose descriptor took each file's hash from the file
@@ -161,7 +168,10 @@ def validate_package(folder: Path | str, *, jobs: int = 2, csv_rows: bool = True
     it read back and compared with the rows it wrote their Parquet file from, as soon as it had
     written them (package/writers.py's csv_check), with what it found. Their CSV is not
     compared with the Parquet file again: that would read the Parquet file only to find the
-    same rows. Only with `rehash=False` and without `csv_rows`."""
+    same rows. Only with `rehash=False` and without `csv_rows`.
+    `rows_checked` ({table: (start, stop)}) is the build's too, with `checks`: the tables whose
+    other rows are the last build's (check/proven.py), whose CSV it read back only in those
+    rows; their Parquet file's checks of one row at a time look at those rows alone."""
     started = time.perf_counter()
     folder = Path(folder)
     if folder.name == DESCRIPTOR and folder.is_file():
@@ -203,7 +213,8 @@ def validate_package(folder: Path | str, *, jobs: int = 2, csv_rows: bool = True
         try:
             _check_data(folder, descriptor, data, jobs, csv_rows, clock, threads, rehash,
                         checks, answer, None if rehash or csv_rows else proven, not skip,
-                        None if rehash or csv_rows else csv_checked)
+                        None if rehash or csv_rows else csv_checked,
+                        None if rehash or csv_rows else rows_checked)
         except _read_errors() as exc:
             data.problems.append(Problem("data", None, f"a data file cannot be read: {exc}"))
         except Exception as exc:  # noqa: BLE001 - raised again below if the descriptor is sound
@@ -225,6 +236,7 @@ def validate_package(folder: Path | str, *, jobs: int = 2, csv_rows: bool = True
         report.problems.extend(data.problems)
         report.resources = data.resources
         report.proven, report.keys_only = data.proven, data.keys_only
+        report.rows_proven = data.rows_proven
         if not report.problems:
             report.verdicts, report.descriptor_key = data.verdicts, key
     report.seconds = time.perf_counter() - started
@@ -301,11 +313,13 @@ def _check_data(folder: Path, descriptor: dict, report: Report, jobs: int, csv_r
                 clock, threads: ThreadPoolExecutor, rehash: bool = True,
                 checks: Checks | None = None, answer: dict | None = None,
                 proven: dict[str, int] | None = None, descriptor_check: bool = True,
-                csv_checked: dict[str, str | None] | None = None) -> None:
+                csv_checked: dict[str, str | None] | None = None,
+                rows_checked: dict[str, tuple[int, int]] | None = None) -> None:
     """The checks of the data; with `checks`, the descriptor's (unless not
     `descriptor_check`) and the Parquet checks are asked of it, and its answer is kept in
     `answer`. The tables `proven` holds the keys of are not checked again, nor those in
-    `csv_checked` compared with their CSV."""
+    `csv_checked` compared with their CSV; those in `rows_checked` are checked one row at a
+    time in the rows it gives alone."""
     problem = report.problems.append
     resources = [r for r in descriptor.get("resources", [])
                  if isinstance(r, dict) and not is_old_parquet(r)]
@@ -325,8 +339,11 @@ def _check_data(folder: Path, descriptor: dict, report: Report, jobs: int, csv_r
     known = {t: proven[keys[t][1]] for t in parquet if keys[t][1] in proven}
     report.proven = sorted(known)
     report.keys_only = sorted(t for t in parquet if t not in known and keys[t][0] in proven)
+    # rows proven only count for a table whose CSV the build read back in the others
+    spans = {table: span for table, span in (rows_checked or {}).items()
+             if table in parquet and table not in known and table in (csv_checked or {})}
     asked = (threads.submit(checks, descriptor, folder, declared, parquet, report.proven,
-                            report.keys_only, descriptor_check) if checks else None)
+                            report.keys_only, descriptor_check, spans) if checks else None)
     csv_bytes = sum(files[r["name"]].stat().st_size for r in csv_resources)
     pool = None
     if jobs > 1 and csv_bytes >= PARALLEL_MIN_BYTES:
@@ -354,11 +371,13 @@ def _check_data(folder: Path, descriptor: dict, report: Report, jobs: int, csv_r
             if asked is not None:
                 answer.update(asked.result())
             _check_parquet(declared, labels, parquet, report, answer.get("parquet"), known,
-                           report.keys_only)
+                           report.keys_only, spans)
         for table in parquet:
             rows = report.resources[labels[table]]["rows"]
             if rows is not None:
                 report.verdicts[table] = [*keys[table], rows]
+                if table in spans:
+                    report.rows_proven[table] = rows - (spans[table][1] - spans[table][0])
         report.problems.extend(compared.result())
         with clock("frictionless wait"):
             for resource in csv_resources:
@@ -435,12 +454,12 @@ def _check_files(folder: Path, resources: list[dict], report: Report,
 def _check_parquet(declared: dict[str, dict], labels: dict[str, str],
                    parquet: dict[str, Path], report: Report,
                    findings: dict | None = None, known: dict[str, int] | None = None,
-                   keys_only: list[str] = ()) -> None:
+                   keys_only: list[str] = (), spans: dict | None = None) -> None:
     """The findings of parquet_findings (or those given, found elsewhere), each under its
     file's label; the rows of the tables in `known` as given."""
     known = known or {}
     if findings is None:
-        findings = parquet_findings(declared, parquet, sorted(known), keys_only)
+        findings = parquet_findings(declared, parquet, sorted(known), keys_only, spans)
     for table in parquet:
         if table in known:
             report.resources[labels[table]]["rows"] = known[table]

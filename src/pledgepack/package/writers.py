@@ -35,8 +35,29 @@ def csv_columns(table: pa.Table) -> pa.Table:
     return pa.table(columns, names=table.schema.names)
 
 
-def write_csv(table: pa.Table, path: Path) -> None:
-    pacsv.write_csv(csv_columns(table), path, pacsv.WriteOptions(quoting_style="needed"))
+CSV_OPTIONS = dict(quoting_style="needed")
+
+
+def write_csv(table: pa.Table, path: Path,
+              cut: tuple[int, int] | None = None) -> tuple[int, int] | None:
+    """The table as CSV at `path`. With `cut` (start, stop), the file is written in three
+    pieces, rows before `start`, up to `stop` and the rest, with the same bytes as in one, and
+    the offsets of the second piece's first byte and of its end are given back."""
+    columns = csv_columns(table)
+    if cut is None:
+        pacsv.write_csv(columns, path, pacsv.WriteOptions(**CSV_OPTIONS))
+        return None
+    start, stop = cut
+    with pa.OSFile(str(path), "wb") as sink:
+        writer = pacsv.CSVWriter(sink, columns.schema,
+                                 write_options=pacsv.WriteOptions(**CSV_OPTIONS))
+        writer.write_table(columns.slice(0, start))
+        begin = sink.tell()
+        writer.write_table(columns.slice(start, stop - start))
+        end = sink.tell()
+        writer.write_table(columns.slice(stop))
+        writer.close()
+    return begin, end
 
 
 def write_parquet(table: pa.Table, path: Path) -> None:
@@ -63,17 +84,25 @@ class TableWriter:
     Each file's size and hash (`facts`, by path) are taken on its thread as soon as it is
     written, while it is still in the page cache and the next table is being made.
 
-    `csv_check(name, table, path)`, where given, is run on the CSV file's thread as soon as
-    it is written, with the rows both files were written from; what it says (None: nothing)
-    is kept in `csv_checked`, by table."""
+    `csv_check(name, table, path, part)`, where given, is run on the CSV file's thread as soon
+    as it is written, with the rows both files were written from; what it says (None:
+    nothing) is kept in `csv_checked`, by table. `unproven(name, table)`, where given, may
+    name the rows (start, stop) that are left to check, the others being proven sound by the
+    last build (check/proven.py): `part` is then (start, stop, and the bytes of the CSV file
+    that hold those rows), and `rows_checked` keeps (start, stop) by table; else `part` is
+    None, and every row is to be checked."""
 
     def __init__(self, out: Path, parquet_done: Callable[[str, Path], None] | None = None,
-                 csv_check: Callable[[str, pa.Table, Path], str | None] | None = None,
-                 parquet_kept: Callable[[str, Path], None] | None = None):
+                 csv_check: Callable[[str, pa.Table, Path, tuple | None], str | None]
+                 | None = None,
+                 parquet_kept: Callable[[str, Path], None] | None = None,
+                 unproven: Callable[[str, pa.Table], tuple[int, int] | None] | None = None):
         self.parquet_done = parquet_done
         self.parquet_kept = parquet_kept or parquet_done
         self.csv_check = csv_check
         self.csv_checked: dict[str, str | None] = {}
+        self.unproven = unproven
+        self.rows_checked: dict[str, tuple[int, int]] = {}
         self.data = out / DATA_DIR
         self.data.mkdir(parents=True, exist_ok=True)
         self.paths: dict[str, dict[str, Path]] = {}
@@ -120,10 +149,16 @@ class TableWriter:
         self.facts[path] = file_facts(path)
 
     def _csv(self, name: str, table: pa.Table, path: Path) -> None:
-        write_csv(table, path)
+        rows = self.unproven(name, table) if self.unproven and self.csv_check else None
+        if rows == (0, table.num_rows):
+            rows = None  # none proven: the file is written and read back whole
+        cut = write_csv(table, path, rows)
         self._facts(path)
         if self.csv_check:
-            self.csv_checked[name] = self.csv_check(name, table, path)
+            if rows is not None:
+                self.rows_checked[name] = rows
+            self.csv_checked[name] = self.csv_check(
+                name, table, path, None if rows is None else (*rows, *cut))
 
     def _parquet_then_csv(self, name: str, table: pa.Table) -> None:
         self._parquet(name, table)

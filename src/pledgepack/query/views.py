@@ -214,14 +214,16 @@ class DatabaseWriter:
 
     def check(self, descriptor: dict, folder: Path, declared: dict,
               parquet: dict[str, Path], skip: list[str] = (), keys_only: list[str] = (),
-              descriptor_check: bool = True) -> dict:
+              descriptor_check: bool = True, spans: dict | None = None) -> dict:
         """{"descriptor": descriptor_findings(descriptor, folder), "parquet":
-        parquet_findings(declared, parquet, skip, keys_only)}, found by the child; without
-        `descriptor_check`, "descriptor" is left out."""
+        parquet_findings(declared, parquet, skip, keys_only, spans)}, found by the child;
+        without `descriptor_check`, "descriptor" is left out."""
         self._say({"checks": {"descriptor": descriptor if descriptor_check else None,
                               "folder": str(folder),
                               "declared": declared, "skip": list(skip),
                               "keys_only": list(keys_only),
+                              "spans": {name: list(span) for name, span in
+                                        (spans or {}).items()},
                               "parquet": {name: str(p) for name, p in parquet.items()}}})
         self._end_input()
         answer = self._proc.stdout.readline()
@@ -586,7 +588,7 @@ def _child(stdin, stdout, warm: bool = True, opening: tuple | None = None) -> No
                                                                  checks["folder"])
                 findings["parquet"] = parquet_findings(checks["declared"], {
                     name: Path(p) for name, p in checks["parquet"].items()},
-                    checks["skip"], checks["keys_only"])
+                    checks["skip"], checks["keys_only"], checks["spans"])
                 stdout.write(json.dumps(findings) + "\n")
                 stdout.flush()
     finally:
