@@ -27,6 +27,9 @@ from pledgepack.schema import PackageSchema
 @pytest.fixture(autouse=True)
 def _cache_of_this_test(tmp_path, monkeypatch):
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    # the tables here are small: their rows are proven all the same (MIN_CSV_BYTES is tried
+    # on its own below)
+    monkeypatch.setattr(proven, "MIN_CSV_BYTES", 0)
 
 
 def table(ids: list, texts: list | None = None) -> pa.Table:
@@ -79,10 +82,16 @@ def test_a_csv_written_in_pieces_is_the_same_bytes_and_its_cut_is_between_rows(t
     })
     whole, cut = tmp_path / "whole.csv", tmp_path / "cut.csv"
     assert write_csv(tricky, whole) is None
+    header = whole.read_bytes()[:whole.read_bytes().index(b"\n") + 1]
+    for edge in ((0, 2), (3, 5), (0, 5), (2, 2)):  # nothing before, nothing after, both, none
+        begin, end = write_csv(tricky, cut, edge)
+        assert cut.read_bytes() == whole.read_bytes()
+        assert (begin == len(header)) == (edge[0] == 0)
+        assert (end == len(whole.read_bytes())) == (edge[1] == 5)
+        assert (begin == end) == (edge[0] == edge[1])
     begin, end = write_csv(tricky, cut, (1, 3))
     data = cut.read_bytes()
     assert data == whole.read_bytes()
-    header = data[:data.index(b"\n") + 1]
     middle = pacsv.read_csv(pa.BufferReader(pa.py_buffer(header + data[begin:end])),
                             parse_options=pacsv.ParseOptions(newlines_in_values=True))
     assert middle.column("id").to_pylist() == ["b", "c"]
@@ -260,6 +269,18 @@ def test_nothing_is_taken_as_proven_from_a_last_build_that_cannot_vouch_for_it(
     assert build(content, out).report.rows_proven == {"status_history": 59}  # its file is
     set_status(content, "b008", "implemented")
     assert build(content, out).report.rows_proven == {"statements": 59, "status_history": 59}
+    # a small table, or one of long rows, is read back whole: there the proof costs more than
+    # it saves
+    sizes = {name: (out / "data" / f"{name}.csv").stat().st_size
+             for name in ("statements", "status_history")}
+    small, large = sorted(sizes, key=sizes.get)
+    monkeypatch.setattr(proven, "MIN_CSV_BYTES", sizes[small] + 1)
+    set_status(content, "b009", "implemented")
+    assert build(content, out).report.rows_proven == {large: 59}
+    monkeypatch.setattr(proven, "MIN_CSV_BYTES", 0)
+    monkeypatch.setattr(proven, "MAX_ROW_BYTES", sizes[large] // 60 - 1)
+    set_status(content, "b010", "implemented")
+    assert build(content, out).report.rows_proven == {small: 59}
     # another code or schema: the record's code is not this build's
     assert LastRows({"code": "other", "verdicts": {"statements": []}, "files": {
         "data/statements.parquet": []}}, out, "this").files == {}
