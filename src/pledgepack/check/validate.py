@@ -12,7 +12,8 @@ Without the frictionless row pass the CSV is still proven: it is read back with 
 types and found equal, cell for cell, to a Parquet file that passed every schema check. The
 row pass reads the same values a second time through frictionless's own parsers, at about
 10k rows/s per core, which is what makes it the slowest check by far; the build leaves it
-to `pledgepack validate` and to releases.
+to `pledgepack validate` and to releases. A rebuild reads back, and checks one row at a time,
+only the rows of a table that it does not share with the last build's (check/proven.py).
 """
 from __future__ import annotations
 
