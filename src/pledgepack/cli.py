@@ -520,12 +520,9 @@ def _end_now(code) -> None:
     else:  # a message, which Python would print before ending with 1
         print(code, file=sys.stderr)
         status = 1
-    try:
-        sys.stdout.flush()
-    except OSError:  # the reader is gone (`pledgepack lint | head -1`): nothing more to say
-        status = status or 1
-    try:
-        sys.stderr.flush()
-    except OSError:
-        status = status or 1
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except OSError:  # the reader is gone (`pledgepack lint | head -1`): nothing more to say
+            status = status or 1
     os._exit(status)

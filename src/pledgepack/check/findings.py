@@ -46,7 +46,7 @@ def parquet_findings(declared: dict[str, dict], parquet: dict[str, Path],
             try:
                 span = (spans or {}).get(table)
                 found = check_parquet(con, table, path, schema, parquet, table in keys_only,
-                                      None if span is None else (span[0], span[1]))
+                                      None if span is None else tuple(span))
             except duckdb.Error as exc:
                 found = [{"check": "parquet", "field": None,
                           "message": f"cannot be read as Parquet: {exc}"}]

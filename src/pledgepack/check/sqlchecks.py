@@ -74,6 +74,11 @@ def _field_conditions(field: dict) -> list[tuple[str, str]]:
     return conditions
 
 
+def _within(start: int, stop: int) -> str:
+    """The WHERE clause that keeps the file's rows start to stop (from 0, stop left out)."""
+    return f" WHERE file_row_number >= {int(start)} AND file_row_number < {int(stop)}"
+
+
 def check_parquet(con, name: str, path: Path, schema: dict,
                   parquet_paths: dict[str, Path], foreign_keys_only: bool = False,
                   rows: tuple[int, int] | None = None) -> list[dict]:
@@ -110,8 +115,7 @@ def check_parquet(con, name: str, path: Path, schema: dict,
         columns = ", ".join(quote_ident(k) for k in key)
         # With `rows`, the order is read from the row before them to the row after them: the
         # other rows follow one another as they did in the last build, in order then.
-        nearby = "" if rows is None else (f" WHERE file_row_number >= {max(int(rows[0]) - 1, 0)}"
-                                          f" AND file_row_number < {int(rows[1]) + 1}")
+        nearby = "" if rows is None else _within(max(rows[0] - 1, 0), rows[1] + 1)
         ordered = (f"(SELECT file_row_number, {columns}, lag({expr}) OVER (ORDER BY "
                    f"file_row_number) AS __previous FROM {source}{nearby}) AS c")
         unordered, keyless = con.execute(
@@ -165,8 +169,7 @@ def check_parquet(con, name: str, path: Path, schema: dict,
     frames = {"rows": (f"WITH {named} " if named else "", f"{source} AS c"),
               "order": ("", ordered)}
     if rows is not None:
-        frames["part"] = ("", f"(SELECT * FROM {source} WHERE file_row_number >= "
-                              f"{int(rows[0])} AND file_row_number < {int(rows[1])}) AS c")
+        frames["part"] = ("", f"(SELECT * FROM {source}{_within(*rows)}) AS c")
     counts = [unordered if c[3] == "order" else 0 for c in checks]
     for frame in ("rows", "part"):
         asked = [n for n, c in enumerate(checks) if c[3] == frame]
